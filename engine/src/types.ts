@@ -1,0 +1,87 @@
+/**
+ * Public types of the Diffill engine. The engine is a plain library (no `vscode` import):
+ * the language server, the CLI, benchmarks and tests all drive it through these types.
+ */
+
+/** How far a fill may run. */
+export type FillMode =
+  /** Stop at the end of the current line (ghost text while typing mid-line). */
+  | 'line'
+  /** Several lines: chain blocks, stop at a dedent or at a line the suffix already has. */
+  | 'multiline'
+  /** A span between prefix and suffix of unknown length (selection infill). */
+  | 'span'
+  /** Let the engine choose between 'line' and 'multiline' from the cursor's surroundings. */
+  | 'auto';
+
+export type Decoding = 'parallel' | 'sequential';
+
+export interface FillRequest {
+  /** Text before the cursor (the engine keeps only the last maxContextTokens worth). */
+  prefix: string;
+  /** Text after the cursor. */
+  suffix: string;
+  mode?: FillMode;
+  /** Latency promise in ms: at the deadline the engine returns what it has decided so far. */
+  budgetMs?: number;
+  /** Stops work within one forward pass; the promise then rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Key of the KV cache to reuse (e.g. the document URI). Different documents use different keys. */
+  cacheKey?: string;
+  /** Most tokens to generate in total (default depends on mode). */
+  maxTokens?: number;
+  /** 'parallel' (confidence-threshold, default) or 'sequential' (one token per forward: the baseline). */
+  decoding?: Decoding;
+  /** Confidence threshold for parallel commits (default 0.9). */
+  threshold?: number;
+}
+
+export interface FillResult {
+  /** The text to insert at the cursor (may be empty). */
+  text: string;
+  /** Per-character-run confidence: one entry per generated token, [text, probability]. */
+  tokens: Array<{ text: string; p: number }>;
+  /** Forward passes used (context extension included). */
+  forwards: number;
+  /** Refinement steps (block forwards). */
+  steps: number;
+  /** Wall time in ms. */
+  ms: number;
+  /** True when the deadline cut the fill short. */
+  truncated: boolean;
+  /** Context tokens that were served from the KV cache instead of recomputed. */
+  cachedTokens: number;
+  /** Context tokens computed for this request. */
+  newTokens: number;
+}
+
+export interface EngineInfo {
+  modelName: string;
+  modelDir: string;
+  params: number;
+  blockSize: number;
+  loadMs: number;
+  threads: number;
+  executionProvider: string;
+}
+
+export interface EngineOptions {
+  /** Folder holding model.onnx, tokenizer.json and config.json. */
+  modelDir: string;
+  /** intraOpNumThreads for ONNX Runtime (default: number of physical cores, at most 4). */
+  threads?: number;
+  /** Context budget in tokens (suffix + prefix). */
+  maxContextTokens?: number;
+  /** Run a warm-up forward after load (default true). */
+  warmup?: boolean;
+  /** Progress while loading: a fraction 0..1 and a message. */
+  onProgress?: (fraction: number, message: string) => void;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  fill(req: FillRequest): Promise<FillResult>;
+  /** Forget the KV cache of one key (document closed) or of all. */
+  evict(cacheKey?: string): void;
+  dispose(): Promise<void>;
+}
