@@ -1,0 +1,252 @@
+/**
+ * The command line: the same engine and post-processing the server uses, without an editor.
+ *
+ *   node dist/cli.js complete FILE LINE:COL [options]     ghost text at a cursor (1-based)
+ *   node dist/cli.js infill --jsonl IN --out OUT [options] batch infill for evaluation
+ *   node dist/cli.js bench [--json]                        engine figures
+ */
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import { loadEngine } from '../../engine/src/index';
+import type { Decoding, Engine } from '../../engine/src/types';
+import { runBench } from './bench';
+import { CompletionPipeline, contextFromParts } from './completion/pipeline';
+import { type PostMode, postprocess } from './completion/postprocess';
+import { defaultModelsRoot, resolveModelDir } from './engineHost';
+import { createLogger, describeError, silentLogger } from './log';
+import { DEFAULT_SETTINGS, type DiffillSettings, normalizeSettings } from './protocol';
+
+const USAGE = `usage:
+  diffill complete FILE LINE:COL [--budget MS] [--model DIR] [--threads N] [--max-context N] [--json] [--verbose]
+      Prints the ghost text at LINE:COL (1-based) of FILE, post-processed as in the editor;
+      the latency goes to stderr.
+  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--decoding parallel|sequential]
+                 [--threshold P] [--model DIR] [--threads N] [--max-context N]
+      IN holds lines {"task_id","prefix","suffix","mode"} (mode "line" or "span");
+      OUT gets {"task_id","completion","steps","ms"} per line. --budget 0 (the default) = no deadline.
+  diffill bench [--json]
+      Engine figures.`;
+
+interface Flags {
+  positional: string[];
+  values: Map<string, string>;
+  switches: Set<string>;
+}
+
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold']);
+
+function parseFlags(args: string[]): Flags {
+  const f: Flags = { positional: [], values: new Map(), switches: new Set() };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) {
+      f.positional.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
+    if (VALUE_FLAGS.has(name)) {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      f.values.set(name, v);
+    } else f.switches.add(name);
+  }
+  return f;
+}
+
+class UsageError extends Error {}
+
+function numberFlag(f: Flags, name: string): number | undefined {
+  const v = f.values.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number`);
+  return n;
+}
+
+function settingsFrom(f: Flags): DiffillSettings {
+  return normalizeSettings({
+    ...DEFAULT_SETTINGS,
+    latencyBudgetMs: numberFlag(f, 'budget') ?? DEFAULT_SETTINGS.latencyBudgetMs,
+    maxContextTokens: numberFlag(f, 'max-context') ?? DEFAULT_SETTINGS.maxContextTokens,
+    threads: numberFlag(f, 'threads') ?? 0,
+    modelPath: f.values.get('model') ?? '',
+    verboseLogging: f.switches.has('verbose'),
+    debounceMs: 0,
+  });
+}
+
+async function openEngine(settings: DiffillSettings): Promise<Engine> {
+  const resolved = resolveModelDir(settings.modelPath, defaultModelsRoot());
+  if ('error' in resolved) throw new Error(resolved.error);
+  return loadEngine({
+    modelDir: resolved.dir,
+    threads: settings.threads > 0 ? settings.threads : undefined,
+    maxContextTokens: settings.maxContextTokens,
+  });
+}
+
+async function complete(f: Flags): Promise<number> {
+  const [file, where] = f.positional;
+  const m = /^(\d+):(\d+)$/.exec(where ?? '');
+  if (!file || !m) throw new UsageError('complete needs FILE LINE:COL');
+  const line = Number(m[1]);
+  const col = Number(m[2]);
+  const text = fs.readFileSync(file, 'utf8');
+  const offset = offsetAtLineCol(text, line, col);
+  if (offset === undefined) throw new UsageError(`${line}:${col} is not a position in ${file}`);
+
+  const settings = settingsFrom(f);
+  const engine = await openEngine(settings);
+  try {
+    const log = settings.verboseLogging
+      ? createLogger({ error: (s) => console.error(s), warn: (s) => console.error(s), info: (s) => console.error(s) }, () => true, true)
+      : silentLogger;
+    const pipeline = new CompletionPipeline({ engine: () => engine, settings: () => settings, log });
+    const r = await pipeline.complete({
+      uri: `file://${file}`,
+      text,
+      offset,
+      version: 1,
+      currentVersion: () => 1,
+    });
+    const fill = r.fill;
+    if (f.switches.has('json')) {
+      console.log(
+        JSON.stringify({
+          completion: r.text,
+          raw: fill?.text,
+          ms: fill ? round(fill.ms) : undefined,
+          steps: fill?.steps,
+          forwards: fill?.forwards,
+          truncated: fill?.truncated,
+          model: engine.info.modelName,
+          reason: r.reason,
+        }),
+      );
+    } else {
+      process.stdout.write(r.text + (r.text.endsWith('\n') ? '' : '\n'));
+    }
+    console.error(
+      `diffill: ${fill ? `${round(fill.ms)} ms, ${fill.steps} steps, ${fill.forwards} forwards${fill.truncated ? ' (deadline hit)' : ''}` : `no completion (${r.reason})`}` +
+        ` · model ${engine.info.modelName} · budget ${settings.latencyBudgetMs} ms`,
+    );
+    return r.reason === 'error' ? 1 : 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function infill(f: Flags): Promise<number> {
+  const input = f.values.get('jsonl');
+  const output = f.values.get('out');
+  if (!input || !output) throw new UsageError('infill needs --jsonl IN and --out OUT');
+  const settings = settingsFrom(f);
+  const budget = numberFlag(f, 'budget') ?? 0;
+  const decoding = f.values.get('decoding') as Decoding | undefined;
+  if (decoding !== undefined && decoding !== 'parallel' && decoding !== 'sequential') {
+    throw new UsageError('--decoding must be parallel or sequential');
+  }
+  const threshold = numberFlag(f, 'threshold');
+  const raw = f.switches.has('raw');
+  const engine = await openEngine(settings);
+  const out = fs.createWriteStream(output);
+  let n = 0;
+  let failed = 0;
+  try {
+    const lines = readline.createInterface({ input: fs.createReadStream(input), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      let task: { task_id?: unknown; prefix?: unknown; suffix?: unknown; mode?: unknown };
+      try {
+        task = JSON.parse(line);
+      } catch {
+        console.error(`infill: skipping a line that is not JSON: ${line.slice(0, 80)}`);
+        failed++;
+        continue;
+      }
+      const mode: PostMode = task.mode === 'span' ? 'span' : task.mode === 'multiline' ? 'multiline' : 'line';
+      const ctx = contextFromParts(String(task.prefix ?? ''), String(task.suffix ?? ''), mode);
+      const t0 = performance.now();
+      let completion = '';
+      let steps = 0;
+      try {
+        const fill = await engine.fill({
+          prefix: ctx.prefix,
+          suffix: ctx.suffix,
+          mode,
+          budgetMs: budget > 0 ? budget : undefined,
+          decoding,
+          threshold,
+        });
+        steps = fill.steps;
+        completion = raw ? fill.text : postprocess(fill.text, ctx);
+      } catch (err) {
+        console.error(`infill: task ${String(task.task_id)} failed: ${describeError(err)}`);
+        failed++;
+      }
+      const ms = round(performance.now() - t0);
+      out.write(JSON.stringify({ task_id: task.task_id, completion, steps, ms }) + '\n');
+      n++;
+    }
+  } finally {
+    await new Promise<void>((resolve) => out.end(resolve));
+    await engine.dispose();
+  }
+  console.error(`infill: ${n} tasks → ${output}${failed ? `, ${failed} failed` : ''}`);
+  return failed > 0 && n === 0 ? 1 : 0;
+}
+
+/** Offset of a 1-based line and column (column counted in UTF-16 units, as editors do). */
+export function offsetAtLineCol(text: string, line: number, col: number): number | undefined {
+  if (line < 1 || col < 1) return undefined;
+  let start = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) return undefined;
+    start = nl + 1;
+  }
+  let end = text.indexOf('\n', start);
+  if (end < 0) end = text.length;
+  if (end > start && text[end - 1] === '\r') end--;
+  return start + col - 1 <= end ? start + col - 1 : undefined;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'complete':
+        return await complete(parseFlags(rest));
+      case 'infill':
+        return await infill(parseFlags(rest));
+      case 'bench': {
+        const code: unknown = await runBench(rest);
+        return typeof code === 'number' ? code : 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command: ${cmd}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`diffill: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    console.error(`diffill: ${describeError(err)}`);
+    return 1;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  // ONNX Runtime's thread pool must not keep a finished command alive.
+  process.stdout.write('', () => process.exit(code));
+});
