@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Drives training on the lent GPU machine across calls of the `device` tool (see training/README.md).
+#
+#   start PHASE MINUTES [train.py args...]  prepare data (once per machine), launch training detached
+#                                           (setsid, survives between calls while the machine is warm),
+#                                           then collect until ~WAIT seconds into the call
+#   collect                                 wait, then bring back the compact checkpoint + logs in $OUT
+#   finish NAME                             wait for the run to end (it evaluates itself), export ONNX,
+#                                           bring back models/NAME + logs
+# Env: WAIT (seconds into the call at which to stop collecting; default 540).
+set -u
+export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
+T0=$(date +%s)
+WAIT=${WAIT:-540}
+DATA=/root/data
+CK=/root/ckpt
+mkdir -p "$CK"
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+
+pack_ckpt() {
+  cp "$CK/log.jsonl" "$OUT/log.jsonl" 2>/dev/null
+  tail -c 200000 /root/train.log > "$OUT/train.log" 2>/dev/null
+  if [ -f "$CK/compact.pt" ]; then
+    (cd "$OUT" && split -b 15M -d "$CK/compact.pt" compact.pt.part)
+  fi
+  ls -la "$OUT"
+}
+
+running() { [ -f /root/train.pid ] && kill -0 "$(cat /root/train.pid)" 2>/dev/null; }
+
+wait_until() {  # wait for the trainer to exit or until $1 seconds into this call
+  while running && [ $(( $(date +%s) - T0 )) -lt "$1" ]; do sleep 5; done
+}
+
+case "${1:-}" in
+start)
+  PHASE=$2; MIN=$3; shift 3
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  if [ ! -f "$DATA/stats.json" ]; then
+    python3 training/prep.py --out "$DATA" 2>&1 | tee "$OUT/prep.log" || exit 1
+    cp training/tokenizer.json "$OUT/tokenizer.json"
+    cp "$DATA/stats.json" "$OUT/stats.json"
+  fi
+  NPROC=$(python3 -c "import torch; print(torch.cuda.device_count())")
+  if [ "$NPROC" -gt 1 ]; then
+    CMD="torchrun --standalone --nproc_per_node=$NPROC training/train.py"
+  else
+    CMD="python3 training/train.py"
+  fi
+  setsid nohup $CMD --phase "$PHASE" --minutes "$MIN" --data "$DATA" --out "$CK" "$@" > /root/train.log 2>&1 &
+  echo $! > /root/train.pid
+  sleep 60; tail -5 /root/train.log
+  wait_until "$WAIT"; tail -25 /root/train.log; pack_ckpt
+  ;;
+collect)
+  running || echo "trainer not running"
+  wait_until "$WAIT"; tail -25 /root/train.log; pack_ckpt
+  ;;
+finish)
+  NAME=$2
+  wait_until "$WAIT"
+  if running; then echo "still training: collecting instead"; pack_ckpt; exit 0; fi
+  tail -40 /root/train.log
+  python3 training/export.py --ckpt "$CK/latest.pt" --name "$NAME" --out /root/models --data "$DATA" 2>&1 | tee /root/export.log
+  cp "$CK/eval_tasks.jsonl" /root/models/"$NAME"/ 2>/dev/null
+  cp "$CK/log.jsonl" /root/train.log /root/export.log /root/models/"$NAME"/ 2>/dev/null
+  (cd /root/models && tar cf - "$NAME" | split -b 15M -d - "$OUT/model.tar.part")
+  ls -la "$OUT"
+  ;;
+*) echo "usage: run.sh start|collect|finish"; exit 2 ;;
+esac

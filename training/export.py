@@ -1,0 +1,272 @@
+"""Export a checkpoint to the ONNX graph the engine runs, quantise it, and check it against PyTorch.
+
+Graph contract (engine/model-format.md has the full text):
+  inputs   input_ids  int64 [1, N]            new tokens at positions P .. P+N-1
+           past_kv    float32 [L, 2, 1, H, P, Dh]  keys/values of the cached context (P may be 0)
+           new_mask   bool [N, N]             which new tokens a new token may attend to
+                                              (every new token always sees all of past_kv)
+  outputs  logits     float32 [1, N, V]       row i predicts the token after new token i
+           present_kv float32 [L, 2, 1, H, P+N, Dh]
+
+Extending the context: new tokens with a causal new_mask; keep present_kv.
+A refinement step: [last context token, block...] with new_mask row 0 = itself only, block rows = all;
+read the block's logits from rows 0..B-1 and drop present_kv.
+
+Quantisation: every MatMul weight (the tied output head too) becomes an 8-bit MatMulNBits
+(block 32, symmetric, accuracy_level 4: int8 compute); the embedding table is int8 with one scale per
+32 values. Norm weights stay fp32.
+
+Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-29m --out models
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from ckpt import load_model, quantize_rows  # noqa: E402
+from data import EOT, MASK, MID, PAD, PRE, SUF  # noqa: E402
+
+QB = 32
+
+
+class ExportModel(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.cfg = model.cfg
+        self.names = {}
+        for pname, p in model.named_parameters():
+            if pname == "emb.weight":
+                continue
+            safe = "w_" + pname.replace(".", "_")
+            t = p.detach().float()
+            self.register_buffer(safe, t.t().contiguous() if t.ndim == 2 else t.clone())
+            self.names[safe] = pname
+        w = model.emb.weight.detach().float()
+        q, s = quantize_rows(w, QB)
+        self.register_buffer("emb_q", q)
+        self.register_buffer("emb_scale", s.float())
+        self.register_buffer("w_head", w.t().contiguous())
+        cfg = self.cfg
+        self.register_buffer("inv_freq", 1.0 / (cfg.rope_base ** (torch.arange(0, cfg.head_dim, 2).float() / cfg.head_dim)))
+
+    def W(self, pname):
+        return getattr(self, "w_" + pname.replace(".", "_"))
+
+    @staticmethod
+    def rms(x, w):
+        return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-5) * w
+
+    def forward(self, input_ids, past_kv, new_mask):
+        cfg = self.cfg
+        H, Dh, d = cfg.heads, cfg.head_dim, cfg.d
+        ids = input_ids[0]
+        N = ids.shape[0]
+        P = past_kv.shape[4]
+        g = self.emb_q[ids].float().view(N, d // QB, QB) * self.emb_scale[ids].unsqueeze(-1)
+        x = g.view(1, N, d)
+        pos = (torch.arange(N) + P).float()
+        ang = pos.unsqueeze(1) * self.inv_freq.unsqueeze(0)
+        cos, sin = torch.cos(ang), torch.sin(ang)
+        c = torch.cat([cos, cos], -1)
+        s = torch.cat([sin, sin], -1)
+        bias_new = torch.where(new_mask, torch.zeros_like(new_mask, dtype=torch.float32), torch.full_like(new_mask, -1e9, dtype=torch.float32))
+        scale = 1.0 / (Dh ** 0.5)
+        pres = []
+        for l in range(cfg.layers):
+            pre = f"blocks.{l}."
+            h = self.rms(x, self.W(pre + "n1.weight"))
+            qkv = (h @ self.W(pre + "attn.qkv.weight")).view(N, 3, H, Dh).permute(1, 2, 0, 3)  # [3,H,N,Dh]
+            q, k, v = qkv[0], qkv[1], qkv[2]
+
+            def rope(t):
+                t1, t2 = t[..., : Dh // 2], t[..., Dh // 2:]
+                return t * c + torch.cat([-t2, t1], -1) * s
+
+            q, k = rope(q), rope(k)
+            pk, pv = past_kv[l, 0, 0], past_kv[l, 1, 0]  # [H,P,Dh]
+            # scores against the cache and against the new tokens, one softmax over both
+            sp = (q @ pk.transpose(1, 2)) * scale  # [H,N,P]
+            sn = (q @ k.transpose(1, 2)) * scale + bias_new  # [H,N,N]
+            att = torch.softmax(torch.cat([sp, sn], -1), -1)
+            y = att[..., :P] @ pv + att[..., P:] @ v  # [H,N,Dh]
+            y = y.transpose(0, 1).reshape(1, N, d)
+            x = x + y @ self.W(pre + "attn.out.weight")
+            h = self.rms(x, self.W(pre + "n2.weight"))
+            a1 = h @ self.W(pre + "mlp.w1.weight")
+            a3 = h @ self.W(pre + "mlp.w3.weight")
+            x = x + (torch.nn.functional.silu(a1) * a3) @ self.W(pre + "mlp.w2.weight")
+            pres.append(torch.stack([torch.cat([pk, k], 1), torch.cat([pv, v], 1)], 0))  # [2,H,P+N,Dh]
+        logits = self.rms(x, self.W("norm.weight")) @ self.w_head
+        present = torch.stack(pres, 0).unsqueeze(2)  # [L,2,1,H,P+N,Dh]
+        return logits, present
+
+
+def to_matmulnbits(model_proto, names):
+    """Replace MatMul nodes whose weight is one of ours with 8-bit MatMulNBits (block QB)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    g = model_proto.graph
+    inits = {i.name: i for i in g.initializer}
+    producers = {}
+    new_nodes, drop = [], set()
+    for node in g.node:
+        if node.op_type == "MatMul" and node.input[1] in inits:
+            wname = node.input[1]
+            pname = names.get(wname, "head" if wname == "w_head" else None)
+            if pname is None:
+                new_nodes.append(node)
+                continue
+            W = numpy_helper.to_array(inits[wname]).astype(np.float32)  # [K, N]
+            K, Nn = W.shape
+            q, s = quantize_rows(torch.from_numpy(W.T.copy()), QB)  # rows = outputs
+            b = (q.numpy().astype(np.int16) + 128).astype(np.uint8).reshape(Nn, K // QB, QB)
+            sc = s.float().numpy().reshape(Nn * (K // QB))
+            bn, sn = wname + "_q8", wname + "_scales"
+            g.initializer.append(numpy_helper.from_array(b, bn))
+            g.initializer.append(numpy_helper.from_array(sc, sn))
+            drop.add(wname)
+            new_nodes.append(helper.make_node("MatMulNBits", [node.input[0], bn, sn], list(node.output),
+                                              name=("q/" + pname) if pname != "head" else "qhead",
+                                              domain="com.microsoft", K=K, N=Nn, bits=8, block_size=QB,
+                                              accuracy_level=4))
+        else:
+            new_nodes.append(node)
+    del g.node[:]
+    g.node.extend(new_nodes)
+    keep = [i for i in g.initializer if i.name not in drop]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    if not any(o.domain == "com.microsoft" for o in model_proto.opset_import):
+        model_proto.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model_proto
+
+
+def rename_initializers(model_proto, names):
+    """Norm weights keep a recoverable name: p/<param name> (used to seed training from the ONNX)."""
+    g = model_proto.graph
+    ren = {}
+    for i in g.initializer:
+        if i.name in names and names[i.name].endswith("weight") and len(i.dims) == 1:
+            ren[i.name] = "p/" + names[i.name]
+            i.name = ren[i.name]
+    for n in g.node:
+        for k, inp in enumerate(n.input):
+            if inp in ren:
+                n.input[k] = ren[inp]
+
+
+def fidelity(model, sess, data, device, n=24, ctx_len=320, B=32, seed=7):
+    """Top-1 agreement of ONNX (extend context, then one refinement step with the cache) with the
+    PyTorch fp32 model on held-out code, half of a 32-token block masked."""
+    from data import Shard
+    rng = np.random.default_rng(seed)
+    shards = [Shard(os.path.join(data, p)) for p in ("py_val", "js_val") if os.path.exists(os.path.join(data, p + ".bin"))]
+    agree, total, maxdiff = 0, 0, 0.0
+    L, H, Dh = model.cfg.layers, model.cfg.heads, model.cfg.head_dim
+    for i in range(n):
+        sh = shards[i % len(shards)]
+        d = sh.doc(rng)
+        while len(d) < ctx_len + B + 1:
+            d = sh.doc(rng)
+        st = int(rng.integers(0, len(d) - ctx_len - B))
+        ctx = d[st: st + ctx_len]
+        blk = d[st + ctx_len: st + ctx_len + B].copy()
+        blk[rng.random(B) < 0.5] = MASK
+        # PyTorch: full sequence, block mask
+        seq = torch.as_tensor(np.concatenate([ctx, blk]))[None].to(device)
+        T = seq.shape[1]
+        from model import block_mask
+        with torch.no_grad():
+            ref = model(seq, block_mask(T, torch.tensor([ctx_len], device=device), torch.tensor([T], device=device), device))
+        ref = ref[0, ctx_len - 1: T - 1].float().cpu().numpy()
+        # ONNX: extend with ctx[:-1] causally, then step [ctx[-1], block]
+        past = np.zeros((L, 2, 1, H, 0, Dh), np.float32)
+        c = ctx[:-1]
+        _, past = sess.run(None, {"input_ids": c[None].astype(np.int64), "past_kv": past,
+                                   "new_mask": np.tril(np.ones((len(c), len(c)), bool))})
+        inp = np.concatenate([ctx[-1:], blk])[None].astype(np.int64)
+        m = np.ones((B + 1, B + 1), bool)
+        m[0, 1:] = False
+        lg, _ = sess.run(None, {"input_ids": inp, "past_kv": past, "new_mask": m})
+        got = lg[0, :B]
+        agree += int((got.argmax(-1) == ref.argmax(-1)).sum())
+        total += B
+        maxdiff = max(maxdiff, float(np.abs(got - ref).max()))
+    return agree / total, maxdiff
+
+
+def main():
+    from ckpt import load_state
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--name", default="diffill-code-29m")
+    ap.add_argument("--out", default="models")
+    ap.add_argument("--data", default="/root/data")
+    ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
+    ap.add_argument("--block-size", type=int, default=32)
+    ap.add_argument("--min-agreement", type=float, default=0.98)
+    a = ap.parse_args()
+    device = torch.device("cpu")
+    model, meta = load_model(a.ckpt, device)
+    model.float()
+    em = ExportModel(model).eval()
+    cfg = model.cfg
+    out_dir = os.path.join(a.out, a.name)
+    os.makedirs(out_dir, exist_ok=True)
+    fp32 = os.path.join(out_dir, "model.fp32.onnx")
+    N, P = 5, 3
+    dummy = (torch.randint(10, 100, (1, N)), torch.zeros(cfg.layers, 2, 1, cfg.heads, P, cfg.head_dim),
+             torch.ones(N, N, dtype=torch.bool).tril())
+    t0 = time.time()
+    torch.onnx.export(em, dummy, fp32, dynamo=False, opset_version=17,
+                      input_names=["input_ids", "past_kv", "new_mask"], output_names=["logits", "present_kv"],
+                      dynamic_axes={"input_ids": {1: "N"}, "past_kv": {4: "P"}, "new_mask": {0: "N", 1: "N"},
+                                    "logits": {1: "N"}, "present_kv": {4: "PN"}},
+                      do_constant_folding=True)
+    import onnx
+    import onnxruntime as ort
+    mp = onnx.load(fp32)
+    names = dict(em.names)
+    to_matmulnbits(mp, names)
+    rename_initializers(mp, names)
+    q8 = os.path.join(out_dir, "model.onnx")
+    onnx.save(mp, q8)
+    os.remove(fp32)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 4
+    sess = ort.InferenceSession(q8, so, providers=["CPUExecutionProvider"])
+    agree, maxdiff = fidelity(model, sess, a.data, device)
+    print(f"export {time.time()-t0:.0f}s  size {os.path.getsize(q8)/1e6:.1f} MB  top-1 agreement {agree:.4f}  max |dlogit| {maxdiff:.3f}")
+    shutil.copy(a.tokenizer, os.path.join(out_dir, "tokenizer.json"))
+    conf = {
+        "name": a.name,
+        "format": 1,
+        "model": cfg.to_dict(),
+        "params": model.num_params(),
+        "block_size": a.block_size,
+        "special_tokens": {"pad": PAD, "eot": EOT, "mask": MASK, "pre": PRE, "suf": SUF, "mid": MID},
+        "layout": "<suf> suffix <pre> prefix <mid> middle <eot>",
+        "quantization": {"matmul": f"MatMulNBits bits=8 block={QB} symmetric accuracy_level=4",
+                         "embedding": f"int8, one fp32 scale per {QB} values"},
+        "fidelity": {"top1_agreement_vs_fp32": round(agree, 4), "max_abs_logit_diff": round(maxdiff, 3),
+                     "check": "24 held-out windows, 320 context + 32-token block half masked, ORT CPU vs PyTorch fp32"},
+        "training": meta,
+    }
+    json.dump(conf, open(os.path.join(out_dir, "config.json"), "w"), indent=1)
+    if agree < a.min_agreement:
+        print(f"FIDELITY CHECK FAILED: {agree:.4f} < {a.min_agreement}")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

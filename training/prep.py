@@ -1,0 +1,154 @@
+"""Build the training shards on the GPU machine.
+
+Python: every `.py` file of that machine's own site-packages (300 B - 150 kB), split into
+train/validation by top-level package. TypeScript/JavaScript: `training/data/js_{train,val}.jsonl.xz`,
+built here from npm packages by `training/corpus/build_js_corpus.py` and carried to the device.
+
+The tokenizer is trained once (byte-level BPE, 8k, a piece ends at every newline) and then frozen:
+`training/tokenizer.json` is committed and reused by every later run, so checkpoints stay valid.
+
+Usage: python3 training/prep.py --out /root/data [--tokenizer training/tokenizer.json]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import lzma
+import os
+import sys
+import sysconfig
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from data import SPECIALS  # noqa: E402
+
+EXCLUDE = ("human_eval", "humaneval", "human-eval", "mbpp", "evalplus")  # never train on benchmarks
+VAL_MOD = 20
+
+
+def is_val(pkg: str) -> bool:
+    return int(hashlib.sha1(pkg.encode()).hexdigest(), 16) % VAL_MOD == 0
+
+
+def good_text(t: str) -> bool:
+    if "\0" in t:
+        return False
+    lines = t.split("\n")
+    if max(len(l) for l in lines) > 400:
+        return False
+    return len(t) / max(1, len(lines)) < 100
+
+
+def python_docs():
+    roots = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    seen, out = set(), []
+    for root in sorted(roots):
+        for dirpath, dirnames, files in os.walk(root):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, root)
+            pkg = rel.split(os.sep)[0] if rel != "." else None
+            for f in sorted(files):
+                if not f.endswith(".py"):
+                    continue
+                p = os.path.join(dirpath, f)
+                top = pkg or f[:-3]
+                if any(e in p.lower() for e in EXCLUDE):
+                    continue
+                try:
+                    sz = os.path.getsize(p)
+                    if not 300 <= sz <= 150_000:
+                        continue
+                    t = open(p, encoding="utf-8").read().replace("\r\n", "\n")
+                except Exception:
+                    continue
+                h = hashlib.sha1(t.encode()).digest()
+                if h in seen or not good_text(t):
+                    continue
+                seen.add(h)
+                out.append((top.split("-")[0].lower(), t))
+    return out
+
+
+def js_docs(path):
+    out = []
+    if not os.path.exists(path):
+        return out
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            out.append((r["pkg"], r["text"]))
+    return out
+
+
+def train_tokenizer(texts, path, vocab=8192):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers, Regex
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex("\n"), "merged_with_previous"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=vocab, special_tokens=SPECIALS, min_frequency=2,
+                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(texts, trainer=tr)
+    tok.save(path)
+    return tok
+
+
+def write_shard(tok, texts, path):
+    ids = tok.encode_batch(texts, add_special_tokens=False)
+    lens = np.array([len(e.ids) for e in ids], dtype=np.int64)
+    idx = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    arr = np.empty(int(idx[-1]), dtype=np.uint16)
+    for e, s in zip(ids, idx[:-1]):
+        arr[s: s + len(e.ids)] = e.ids
+    arr.tofile(path + ".bin")
+    idx.tofile(path + ".idx")
+    return int(idx[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/root/data")
+    ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
+    ap.add_argument("--js", default=os.path.join(os.path.dirname(__file__), "data"))
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    t0 = time.time()
+    py = python_docs()
+    js_tr, js_va = js_docs(os.path.join(a.js, "js_train.jsonl.xz")), js_docs(os.path.join(a.js, "js_val.jsonl.xz"))
+    print(f"python files {len(py)}  js train {len(js_tr)} val {len(js_va)}  ({time.time()-t0:.0f}s)", flush=True)
+    from tokenizers import Tokenizer
+    if os.path.exists(a.tokenizer):
+        tok = Tokenizer.from_file(a.tokenizer)
+        print("tokenizer: reused", a.tokenizer)
+    else:
+        rng = np.random.default_rng(0)
+        sample = [t for p, t in py if not is_val(p) and rng.random() < 0.2]
+        sample += [t for p, t in js_tr if rng.random() < 0.5]
+        tok = train_tokenizer(sample, a.tokenizer)
+        print(f"tokenizer: trained on {sum(map(len, sample))/1e6:.0f} MB ({time.time()-t0:.0f}s)")
+    stats = {}
+    parts = {
+        "py_train": [t for p, t in py if not is_val(p)],
+        "py_val": [t for p, t in py if is_val(p)],
+        "js_train": [t for _, t in js_tr],
+        "js_val": [t for _, t in js_va],
+    }
+    for name, texts in parts.items():
+        if texts:
+            n = write_shard(tok, texts, os.path.join(a.out, name))
+            stats[name] = {"files": len(texts), "chars": sum(map(len, texts)), "tokens": n}
+            print(name, stats[name], flush=True)
+    # which packages went to validation (for the manifest; never trained on)
+    stats["py_val_packages"] = sorted({p for p, _ in py if is_val(p)})
+    json.dump(stats, open(os.path.join(a.out, "stats.json"), "w"), indent=1)
+    print(f"prep done in {time.time()-t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

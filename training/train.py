@@ -1,0 +1,280 @@
+"""Train Diffill's model: next-token FIM first, then block-diffusion adaptation.
+
+Single GPU:  python3 training/train.py --phase nt --minutes 20
+N GPUs:      torchrun --standalone --nproc_per_node=N training/train.py --phase diff --minutes 10
+
+The global batch (--batch sequences of --seq tokens) and the time-based learning-rate schedule are
+the same whatever N is: each rank takes batch / N sequences, split into micro-batches of at most
+--micro, with gradient accumulation, so a checkpoint resumes on any number of GPUs.
+Rank 0 alone writes checkpoints, logs and evaluations.
+
+Resume order (--init auto): <out>/latest.pt (this lease), training/ckpt/compact.pt (carried),
+models/<name>/model.onnx (the shipped model). Counters (tokens seen, time) carry over.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from ckpt import load_state, save_compact, save_full  # noqa: E402
+from data import EOT, MASK, line_table, loader  # noqa: E402
+from model import Config, Model, block_mask  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def find_init(out):
+    for p in [os.path.join(out, "latest.pt"), os.path.join(HERE, "ckpt", "latest.pt"),
+              os.path.join(HERE, "ckpt", "compact.pt")] + sorted(glob.glob(os.path.join(ROOT, "models", "*", "model.onnx"))):
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--phase", choices=["nt", "diff"], required=True)
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--data", default="/root/data")
+    ap.add_argument("--out", default="/root/ckpt")
+    ap.add_argument("--init", default="auto", help="auto | none | path (.pt full/compact or .onnx)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--micro", type=int, default=128)
+    ap.add_argument("--seq", type=int, default=512)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.05)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--decay-frac", type=float, default=0.25, help="last fraction of the time spent decaying")
+    ap.add_argument("--js-weight", type=float, default=0.35)
+    ap.add_argument("--ctx-loss", type=float, default=0.5, help="weight of next-token loss on the context (diff)")
+    ap.add_argument("--save-every", type=float, default=90, help="seconds")
+    ap.add_argument("--eval-every", type=float, default=0, help="seconds; 0 = only at the end")
+    ap.add_argument("--eval-n", type=int, default=150)
+    ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer.json"))
+    ap.add_argument("--workers", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile", type=int, default=1)
+    ap.add_argument("--model", default="{}", help='Config overrides for a new model, JSON: {"d": 384, "layers": 6}')
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")
+    a = ap.parse_args()
+
+    ddp = "RANK" in os.environ
+    if ddp:
+        os.environ.setdefault("NCCL_NVLS_ENABLE", "0")
+        os.environ.setdefault("TORCH_SYMM_MEM_DISABLE_MULTICAST", "1")
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        local = int(os.environ.get("LOCAL_RANK", 0))
+    else:
+        rank, world, local = 0, 1, 0
+    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True
+    master = rank == 0
+    os.makedirs(a.out, exist_ok=True)
+
+    init = find_init(a.out) if a.init == "auto" else (None if a.init == "none" else a.init)
+    meta = {"tokens": 0, "seconds": 0.0, "steps": 0, "phases": {}}
+    opt_state = None
+    if init:
+        cfg, state, m0, opt_state = load_state(init)
+        meta.update({k: v for k, v in m0.items() if k in meta})
+        model = Model(cfg)
+        model.load_state_dict(state, strict=False)
+        if master:
+            print(f"init from {init}: {meta['tokens']/1e9:.3f} B tokens so far", flush=True)
+    else:
+        cfg = Config(**json.loads(a.model))
+        torch.manual_seed(a.seed)
+        model = Model(cfg)
+        if master:
+            print("init: from scratch", flush=True)
+    model.to(device)
+    if master:
+        print(f"params {model.num_params()/1e6:.2f} M  world {world}  phase {a.phase}", flush=True)
+
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (decay if p.ndim == 2 else no_decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8, **({"fused": True} if device.type == "cuda" else {}))
+    if opt_state is not None and meta.get("last_phase") == a.phase:
+        try:
+            opt.load_state_dict(opt_state)
+        except Exception as e:  # different shapes/groups: start the moments afresh
+            print("optimizer state not reused:", e)
+    fwd = model
+    if ddp:
+        fwd = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
+    if a.compile and device.type == "cuda":
+        fwd = torch.compile(fwd)
+
+    ends = line_table(a.tokenizer, cfg.vocab)
+    per_rank = a.batch // world
+    assert per_rank * world == a.batch, "batch must divide by the number of ranks"
+    micro = min(a.micro, per_rank)
+    accum = per_rank // micro
+    assert micro * accum == per_rank
+    shards = [os.path.join(a.data, "py_train"), os.path.join(a.data, "js_train")]
+    weights = [1 - a.js_weight, a.js_weight]
+    if not os.path.exists(shards[1] + ".bin"):
+        shards, weights = shards[:1], [1.0]
+    seed = a.seed * 1000 + meta["steps"]  # a resumed run draws new examples
+    dl = iter(loader(shards, weights, ends, a.seq, a.phase, micro, seed, rank, world, a.workers))
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
+    budget = a.minutes * 60
+    t_start = time.time()
+    last_save = t_start
+    last_eval = t_start
+    step0, tok0, sec0 = meta["steps"], meta["tokens"], meta["seconds"]
+    logf = open(os.path.join(a.out, "log.jsonl"), "a") if master else None
+    step = 0
+    ema = None
+
+    def lr_at(elapsed):
+        w = min(1.0, (step + 1) / a.warmup)
+        frac = elapsed / budget
+        start = 1 - a.decay_frac
+        if frac <= start:
+            d = 1.0
+        else:
+            x = min(1.0, (frac - start) / a.decay_frac)
+            d = a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * x))
+        return a.lr * w * d
+
+    def snapshot(final=False):
+        elapsed = time.time() - t_start
+        m = dict(meta, steps=step0 + step, tokens=tok0 + step * a.batch * a.seq, seconds=sec0 + elapsed,
+                 last_phase=a.phase)
+        m["phases"] = dict(meta["phases"])
+        m["phases"][a.phase] = m["phases"].get(a.phase, 0) + (step * a.batch * a.seq if final else 0)
+        save_full(os.path.join(a.out, "latest.pt"), model, opt, m)
+        save_compact(os.path.join(a.out, "compact.pt"), model.state_dict(), cfg, m)
+        return m
+
+    while True:
+        elapsed = time.time() - t_start
+        if elapsed >= budget or stop["now"] or (a.max_steps and step >= a.max_steps):
+            break
+        lr = lr_at(elapsed)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        tot = 0.0
+        for mi in range(accum):
+            b = next(dl)
+            ids = b["ids"].to(device, non_blocking=True)
+            tgt = b["tgt"].to(device, non_blocking=True)
+            sync = (mi == accum - 1)
+            ctxm = _ddp(fwd).no_sync() if (ddp and not sync) else _null()
+            with ctxm, torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                if a.phase == "nt":
+                    logits = fwd(ids)
+                    loss = F.cross_entropy(logits.float().view(-1, cfg.vocab), tgt.view(-1), ignore_index=-100)
+                else:
+                    loss = diffusion_loss(fwd, ids, tgt, b, cfg, a, device)
+                (loss / accum).backward()
+            tot += loss.item() / accum if (step % 20 == 0) else 0.0
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        if master and step % 20 == 0:
+            ema = tot if ema is None else 0.9 * ema + 0.1 * tot
+            el = time.time() - t_start
+            rec = {"phase": a.phase, "step": step0 + step, "tokens": tok0 + step * a.batch * a.seq,
+                   "loss": round(tot, 4), "lr": lr, "elapsed": round(el, 1),
+                   "tok_s": round(step * a.batch * a.seq / el), "world": world}
+            logf.write(json.dumps(rec) + "\n")
+            logf.flush()
+            if step % 100 == 0:
+                print(f"step {step0+step} loss {tot:.3f} (ema {ema:.3f}) lr {lr:.2e} "
+                      f"{rec['tok_s']/1e6:.2f} Mtok/s  {(tok0 + step*a.batch*a.seq)/1e9:.3f} B tok  {el:.0f}s", flush=True)
+        if master and time.time() - last_save > a.save_every:
+            snapshot()
+            last_save = time.time()
+        if master and a.eval_every and time.time() - last_eval > a.eval_every:
+            run_eval(model, a, cfg, ends, device, step0 + step, tok0 + step * a.batch * a.seq, logf, quick=True)
+            last_eval = time.time()
+    if master:
+        m = snapshot(final=True)
+        print(f"done: {step} steps this run, {m['tokens']/1e9:.3f} B tokens in all", flush=True)
+        run_eval(model, a, cfg, ends, device, m["steps"], m["tokens"], logf, quick=False)
+    if ddp:
+        dist.destroy_process_group()
+
+
+def _ddp(m):
+    return getattr(m, "_orig_mod", m)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *x):
+        return False
+
+
+def diffusion_loss(fwd, ids, tgt, b, cfg, a, device):
+    """Masked-diffusion loss on the block (weighted 1/t) + next-token loss on the causal context."""
+    n, T = ids.shape
+    bs = b["bs"].to(device)
+    be = b["be"].to(device)
+    real = b["real"].to(device)
+    pos = torch.arange(T, device=device).view(1, T)
+    inb = (pos >= bs.view(-1, 1)) & (pos < be.view(-1, 1))
+    t = torch.rand(n, 1, device=device).clamp(0.05, 1.0)
+    noisy = inb & (torch.rand(n, T, device=device) < t)
+    # at least one masked slot per block
+    force = bs + (torch.rand(n, device=device) * (be - bs).float()).long()
+    noisy[torch.arange(n, device=device), force] = True
+    x = torch.where(noisy, torch.full_like(ids, MASK), ids)
+    logits = fwd(x, block_mask(T, bs, be, device))
+    # shifted: slot j of the block is read from position j - 1
+    pred = logits[:, :-1].float()
+    target = ids[:, 1:]
+    m = noisy[:, 1:]
+    slot = pos[:, 1:] - bs.view(-1, 1)
+    w = torch.where(slot <= real.view(-1, 1) - 1, 1.0, 0.1) / t  # repeated <eot> after the first weigh less
+    ce = F.cross_entropy(pred.reshape(-1, cfg.vocab), target.reshape(-1), reduction="none").view(n, T - 1)
+    blk = (ce * w * m).sum() / (be - bs).sum()
+    ctx = F.cross_entropy(pred.reshape(-1, cfg.vocab), tgt[:, :-1].reshape(-1), ignore_index=-100)
+    return blk + a.ctx_loss * ctx
+
+
+def run_eval(model, a, cfg, ends, device, step, tokens, logf, quick):
+    from tokenizers import Tokenizer
+    from eval import run_all
+    model.eval()
+    tok = Tokenizer.from_file(a.tokenizer)
+    methods = ("ar",) if a.phase == "nt" else (("par",) if quick else ("par", "seq"))
+    kinds = ("line",) if quick else ("line", "rest", "multi")
+    t0 = time.time()
+    res = run_all(model, tok, ends, a.data, device, n=a.eval_n, methods=methods, kinds=kinds,
+                  text_tasks_out=None if quick else os.path.join(a.out, "eval_tasks.jsonl"))
+    model.train()
+    rec = {"eval": res, "step": step, "tokens": tokens, "phase": a.phase, "secs": round(time.time() - t0, 1)}
+    logf.write(json.dumps(rec) + "\n")
+    logf.flush()
+    for k, v in res.items():
+        print(f"  eval {k:18s} em {v['em']*100:5.1f}%  forwards {v['forwards']:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
