@@ -12,6 +12,7 @@ import type { Decoding, Engine } from '../../engine/src/types';
 import { runBench } from './bench';
 import { CompletionPipeline, contextFromParts } from './completion/pipeline';
 import { type PostMode, postprocess } from './completion/postprocess';
+import { offsetAtLineCol } from './documents';
 import { defaultModelsRoot, resolveModelDir } from './engineHost';
 import { createLogger, describeError, silentLogger } from './log';
 import { DEFAULT_SETTINGS, type DiffillSettings, normalizeSettings } from './protocol';
@@ -194,21 +195,6 @@ async function infill(f: Flags): Promise<number> {
   }
   console.error(`infill: ${n} tasks → ${output}${failed ? `, ${failed} failed` : ''}`);
   return failed > 0 && n === 0 ? 1 : 0;
-}
-
-/** Offset of a 1-based line and column (column counted in UTF-16 units, as editors do). */
-export function offsetAtLineCol(text: string, line: number, col: number): number | undefined {
-  if (line < 1 || col < 1) return undefined;
-  let start = 0;
-  for (let l = 1; l < line; l++) {
-    const nl = text.indexOf('\n', start);
-    if (nl < 0) return undefined;
-    start = nl + 1;
-  }
-  let end = text.indexOf('\n', start);
-  if (end < 0) end = text.length;
-  if (end > start && text[end - 1] === '\r') end--;
-  return start + col - 1 <= end ? start + col - 1 : undefined;
 }
 
 function round(ms: number): number {

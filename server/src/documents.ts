@@ -19,6 +19,21 @@ export function offsetOf(doc: TextDocument, position: unknown): number | undefin
   return start + character;
 }
 
+/** Offset of a 1-based line and column (column counted in UTF-16 units, as editors do). */
+export function offsetAtLineCol(text: string, line: number, col: number): number | undefined {
+  if (line < 1 || col < 1) return undefined;
+  let start = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) return undefined;
+    start = nl + 1;
+  }
+  let end = text.indexOf('\n', start);
+  if (end < 0) end = text.length;
+  if (end > start && text[end - 1] === '\r') end--;
+  return start + col - 1 <= end ? start + col - 1 : undefined;
+}
+
 function isIndex(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
 }

@@ -1,0 +1,57 @@
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_SETTINGS, SETTING_LIMITS, isLanguageEnabled, normalizeSettings } from '../../server/src/protocol';
+
+describe('normalizeSettings', () => {
+  test('nothing → defaults', () => {
+    assert.deepEqual(normalizeSettings(undefined), DEFAULT_SETTINGS);
+    assert.deepEqual(normalizeSettings('garbage'), DEFAULT_SETTINGS);
+  });
+  test('clamps numbers and rejects wrong types', () => {
+    const s = normalizeSettings({ latencyBudgetMs: 5, debounceMs: 'x', maxContextTokens: 1e9, threads: -3, enable: 'yes' });
+    assert.equal(s.latencyBudgetMs, 20);
+    assert.equal(s.debounceMs, DEFAULT_SETTINGS.debounceMs);
+    assert.equal(s.maxContextTokens, 4096);
+    assert.equal(s.threads, 0);
+    assert.equal(s.enable, true);
+  });
+  test('NaN and Infinity fall back to the default', () => {
+    assert.equal(normalizeSettings({ latencyBudgetMs: NaN }).latencyBudgetMs, 150);
+    assert.equal(normalizeSettings({ latencyBudgetMs: Infinity }).latencyBudgetMs, 150);
+  });
+  test('per-language switches merge over the defaults', () => {
+    const s = normalizeSettings({ languages: { python: false, rust: true, javascript: 'no' } });
+    assert.equal(s.languages.python, false);
+    assert.equal(s.languages.javascript, true);
+    assert.equal(isLanguageEnabled(s, 'python'), false);
+    assert.equal(isLanguageEnabled(s, 'typescript'), true);
+    assert.equal(isLanguageEnabled(s, 'rust'), false, 'unsupported languages stay off');
+    assert.equal(isLanguageEnabled({ ...s, enable: false }, 'typescript'), false);
+  });
+});
+
+describe('package.json configuration mirrors protocol.ts', () => {
+  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const props = manifest.contributes.configuration.properties as Record<string, any>;
+  test('every setting has its default', () => {
+    for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) {
+      assert.ok(props[`diffill.${key}`], `diffill.${key} is contributed`);
+      assert.deepEqual(props[`diffill.${key}`].default, value, `default of diffill.${key}`);
+    }
+    assert.equal(Object.keys(props).length, Object.keys(DEFAULT_SETTINGS).length);
+  });
+  test('numeric limits match', () => {
+    for (const [key, { min, max }] of Object.entries(SETTING_LIMITS)) {
+      assert.equal(props[`diffill.${key}`].minimum, min, `minimum of diffill.${key}`);
+      assert.equal(props[`diffill.${key}`].maximum, max, `maximum of diffill.${key}`);
+    }
+  });
+  test('modelPath is machine-scoped', () => {
+    assert.equal(props['diffill.modelPath'].scope, 'machine');
+  });
+  test('activates on the supported languages only', () => {
+    assert.deepEqual(manifest.activationEvents, Object.keys(DEFAULT_SETTINGS.languages).map((l) => `onLanguage:${l}`));
+  });
+});
