@@ -1,0 +1,751 @@
+#!/usr/bin/env node
+// Diffill end-to-end test: the packaged extension in a real VS Code (code-server 4.139.1, VS Code
+// 1.139, run on Node 24), driven with keystrokes by headless Chromium through playwright-core.
+//
+//   node test/e2e/run.mjs              # DIFFILL_VSIX=path, or the newest *.vsix at the repo root
+//   node test/e2e/run.mjs --media      # also writes the screenshots and the animation to media/
+//   node test/e2e/run.mjs --self-test  # the harness against a stub extension (no model needed)
+//
+// Needs `bash test/e2e/setup.sh` first. Everything it writes lives in test/e2e/.work/ (screenshots
+// and logs in test/e2e/.work/artifacts/); it stops only the processes it started. Its last line is
+// "N passed, N failed, N skipped", which is what CI counts.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeApng } from './apng.mjs';
+import { makeZip } from './zip.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const WORK = path.join(HERE, '.work');
+const RUN = path.join(WORK, 'run');
+const ART = path.join(WORK, 'artifacts');
+const MEDIA = path.join(ROOT, 'media');
+const NODE24 = path.join(HERE, 'node_modules', '.bin', 'node');
+const CS_ENTRY = path.join(HERE, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const CHROMIUM = process.env.DIFFILL_E2E_CHROMIUM || '/usr/bin/chromium';
+
+const args = new Set(process.argv.slice(2));
+const SELF_TEST = args.has('--self-test');
+const MEDIA_OUT = args.has('--media') || process.env.DIFFILL_E2E_MEDIA === '1';
+const HEADFUL_SLOWMO = Number(process.env.DIFFILL_E2E_SLOWMO || 0);
+const HARD_TIMEOUT_MS = Number(process.env.DIFFILL_E2E_TIMEOUT_MS || 8 * 60_000);
+// How long to wait for the first ghost text (the model loads on first use) and for later ones.
+const FIRST_GHOST_MS = Number(process.env.DIFFILL_E2E_FIRST_GHOST_MS || 90_000);
+const GHOST_MS = Number(process.env.DIFFILL_E2E_GHOST_MS || 30_000);
+const LATENCY_BUDGET_MS = Number(process.env.DIFFILL_E2E_LATENCY_BUDGET_MS || 1000);
+
+const t0 = Date.now();
+const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Test bookkeeping
+
+const results = [];
+class Skip extends Error {}
+async function test(name, fn) {
+  const start = Date.now();
+  log(`--- ${name}`);
+  try {
+    await fn();
+    results.push({ name, status: 'passed', ms: Date.now() - start });
+    log(`PASS ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    if (e instanceof Skip) {
+      results.push({ name, status: 'skipped', ms: Date.now() - start, detail: e.message });
+      log(`SKIP ${name}: ${e.message}`);
+    } else {
+      results.push({ name, status: 'failed', ms: Date.now() - start, detail: e?.stack || String(e) });
+      log(`FAIL ${name}: ${e?.stack || e}`);
+      await shot(`failure-${slug(name)}`).catch(() => {});
+    }
+  }
+}
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+
+function summary() {
+  const n = (s) => results.filter((r) => r.status === s).length;
+  console.log('');
+  for (const r of results) {
+    console.log(`  ${r.status.padEnd(7)} ${r.name}${r.detail ? ` -- ${r.detail.split('\n')[0]}` : ''}`);
+  }
+  console.log(`${n('passed')} passed, ${n('failed')} failed, ${n('skipped')} skipped`);
+  return n('failed') === 0 && n('passed') > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes we start, and stopping them (by PID only)
+
+let server = null; // code-server, spawned detached: it leads its own process group
+let browser = null;
+let page = null;
+let stopping = false;
+
+async function stopAll() {
+  if (stopping) return;
+  stopping = true;
+  if (browser) {
+    await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
+    browser = null;
+  }
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const pgid = server.pid;
+    try { process.kill(-pgid, 'SIGTERM'); } catch {}
+    for (let i = 0; i < 50 && server.exitCode === null && server.signalCode === null; i++) await sleep(100);
+    // The group also holds the extension host and the language server it spawned.
+    try { process.kill(-pgid, 'SIGKILL'); } catch {}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspace, settings, extension
+
+const PY_FILE = 'geometry.py';
+const PY_TEXT = `"""Geometry helpers (Diffill end-to-end test workspace)."""
+import math
+
+
+def area_of_circle(radius: float) -> float:
+    """Return the area of a circle."""
+    return math.pi * radius ** 2
+
+
+def circumference(radius: float) -> float:
+    """Return the circumference of a circle."""
+
+
+
+def main() -> None:
+    for r in (1.0, 2.0, 3.0):
+        print(r, area_of_circle(r), circumference(r))
+
+
+if __name__ == "__main__":
+    main()
+`;
+const PY_AT = { line: 12, col: 1 }; // the empty line in circumference()
+const PY_TYPE = '    return 2 * math.';
+
+const TS_FILE = 'strings.ts';
+const TS_TEXT = `// Small string utilities (Diffill end-to-end test workspace).
+export function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+export function reverse(text: string): string {
+
+}
+
+export function isPalindrome(text: string): boolean {
+  const clean = text.toLowerCase().replace(/[^a-z0-9]/g, "");
+  return clean === reverse(clean);
+}
+`;
+const TS_AT = { line: 7, col: 1 };
+const TS_TYPE = '  return text.';
+
+const USER_SETTINGS = {
+  // What the test is about.
+  'editor.inlineSuggest.enabled': true,
+  'diffill.latencyBudgetMs': LATENCY_BUDGET_MS,
+  // Nothing else suggests or rewrites while we type: typed text lands exactly as typed.
+  'editor.quickSuggestions': { other: false, comments: false, strings: false },
+  'editor.suggestOnTriggerCharacters': false,
+  'editor.acceptSuggestionOnEnter': 'off',
+  'editor.wordBasedSuggestions': 'off',
+  'editor.parameterHints.enabled': false,
+  'editor.autoClosingBrackets': 'never',
+  'editor.autoClosingQuotes': 'never',
+  'editor.autoClosingOvertype': 'never',
+  'editor.autoSurround': 'never',
+  'editor.autoIndent': 'none',
+  'editor.formatOnType': false,
+  'editor.formatOnSave': false,
+  'editor.codeLens': false,
+  'editor.lightbulb.enabled': 'off',
+  'editor.hover.enabled': false,
+  'editor.minimap.enabled': false,
+  'editor.stickyScroll.enabled': false,
+  'editor.inlayHints.enabled': 'off',
+  'editor.fontSize': 15,
+  'editor.renderWhitespace': 'none',
+  'files.autoSave': 'off',
+  'files.insertFinalNewline': false,
+  'files.trimTrailingWhitespace': false,
+  // Other inline suggestions and AI features off (the built-in Copilot is not signed in anyway).
+  'chat.disableAIFeatures': true,
+  'chat.commandCenter.enabled': false,
+  'github.copilot.enable': { '*': false },
+  'github.copilot.nextEditSuggestions.enabled': false,
+  'editor.inlineSuggest.edits.allowCodeShifting': 'never',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  // A quiet workbench.
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.enableExperiments': false,
+  'workbench.colorTheme': 'Default Dark Modern',
+  'window.commandCenter': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'git.enabled': false,
+  'typescript.disableAutomaticTypeAcquisition': true,
+  'typescript.tsserver.maxTsServerMemory': 1024,
+  'python.languageServer': 'None',
+};
+
+function findVsix() {
+  if (process.env.DIFFILL_VSIX) {
+    const p = path.resolve(process.env.DIFFILL_VSIX);
+    if (!fs.existsSync(p)) throw new Error(`DIFFILL_VSIX=${p} does not exist`);
+    return p;
+  }
+  const cands = fs.readdirSync(ROOT).filter((f) => f.endsWith('.vsix'))
+    .map((f) => path.join(ROOT, f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return cands[0] || null;
+}
+
+function buildStubVsix() {
+  const dir = path.join(HERE, 'stub-extension');
+  const files = {};
+  for (const rel of ['[Content_Types].xml', 'extension.vsixmanifest', 'extension/package.json', 'extension/extension.js']) {
+    files[rel] = fs.readFileSync(path.join(dir, rel));
+  }
+  const out = path.join(RUN, 'diffill-e2e-stub.vsix');
+  fs.writeFileSync(out, makeZip(files));
+  return out;
+}
+
+/** Reads extension/package.json out of a .vsix (for its id and contributed command titles). */
+function vsixManifest(vsix) {
+  const r = spawnSync('unzip', ['-p', vsix, 'extension/package.json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status === 0) { try { return JSON.parse(r.stdout); } catch {} }
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function csArgs(dirs) {
+  return ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--config', dirs.config];
+}
+
+async function startCodeServer(dirs, workspace) {
+  const port = await freePort();
+  const logPath = path.join(ART, 'code-server.log');
+  const out = fs.openSync(logPath, 'w');
+  server = spawn(NODE24, [CS_ENTRY, ...csArgs(dirs),
+    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-getting-started-override', '--ignore-last-opened', '--log', 'info',
+    workspace], {
+    cwd: RUN, detached: true, stdio: ['ignore', out, out],
+    env: { ...process.env, PATH: `${path.dirname(fs.realpathSync(NODE24))}:${process.env.PATH}`, XDG_CONFIG_HOME: dirs.xdg, XDG_DATA_HOME: dirs.xdg, HOME: dirs.home },
+  });
+  fs.closeSync(out);
+  log(`code-server pid ${server.pid} on 127.0.0.1:${port} (log ${path.relative(ROOT, logPath)})`);
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; ; i++) {
+    if (server.exitCode !== null) throw new Error(`code-server exited with ${server.exitCode}; see ${logPath}`);
+    try { const r = await fetch(url, { redirect: 'manual' }); if (r.status < 500) break; } catch {}
+    if (i > 600) throw new Error('code-server did not answer within 60 s');
+    await sleep(100);
+  }
+  log(`code-server answers after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return url;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workbench, through the browser
+
+const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+async function shot(name, opts = {}) {
+  if (!page) return null;
+  const file = path.join(ART, `${name}.png`);
+  const buf = await page.screenshot({ path: file, ...opts });
+  return buf;
+}
+async function mediaShot(name, opts) {
+  const buf = await shot(name, opts);
+  if (MEDIA_OUT && buf) fs.writeFileSync(path.join(MEDIA, `${name}.png`), buf);
+  return buf;
+}
+
+async function waitFor(pred, { timeout = 10_000, interval = 100, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(interval);
+  }
+}
+
+async function dismissNotifications() {
+  // Close toasts so they don't cover the editor in screenshots.
+  await page.evaluate(() => {
+    for (const b of document.querySelectorAll('.notification-toast .codicon-notifications-clear, .notification-toast .codicon-close')) b.click();
+  }).catch(() => {});
+}
+
+async function quickInput(text) {
+  const box = page.locator('.quick-input-widget .quick-input-box input');
+  await box.waitFor({ state: 'visible', timeout: 10_000 });
+  await box.fill(text);
+}
+
+async function openFile(name) {
+  await page.keyboard.press(`${mod}+KeyP`);
+  await quickInput(name);
+  // Enter opens the focused row; the list filters asynchronously, so wait until that row is ours.
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tabs-container .tab.active[aria-label*="${name}"]`).waitFor({ timeout: 15_000 });
+  await waitFor(() => page.evaluate(() => !!document.querySelector('.editor-group-container.active .monaco-editor.focused')),
+    { what: `editor focus on ${name}` });
+}
+
+async function gotoLine(line, col) {
+  await page.keyboard.press(`${mod}+KeyG`);
+  await quickInput(`:${line}:${col}`); // the Go to Line picker is quick open with a ':' prefix
+  await sleep(150);
+  await page.keyboard.press('Enter');
+  await waitFor(() => page.evaluate(() => !!document.querySelector('.editor-group-container.active .monaco-editor.focused')),
+    { what: 'editor focus after go to line' });
+}
+
+/** Cursor line/column as the status bar reports them ("Ln 12, Col 5"). */
+async function cursorPos() {
+  const t = await page.locator('#status\\.editor\\.selection').first().textContent({ timeout: 2000 }).catch(() => '');
+  const m = /Ln (\d+), Col (\d+)/.exec(t || '');
+  return m ? { line: +m[1], col: +m[2] } : null;
+}
+
+/**
+ * The ghost text now shown in the focused editor: the same-line part (injected "after" decorations
+ * with class ghost-text-decoration) and any further lines (the ghost-text view zone). Also says
+ * whether the same-line part sits on the cursor's line.
+ */
+async function ghost() {
+  return page.evaluate(() => {
+    const ed = document.querySelector('.editor-group-container.active .monaco-editor.focused')
+      || document.querySelector('.editor-group-container.active .monaco-editor');
+    if (!ed) return { text: '', inline: '', lines: [], onCursorLine: true };
+    const clean = (s) => (s || '').replace(/\u00a0/g, ' ');
+    const spans = [...ed.querySelectorAll('.view-lines .ghost-text-decoration, .view-lines .ghost-text-decoration-preview')];
+    const inline = spans.map((e) => clean(e.textContent)).join('');
+    const lines = [...ed.querySelectorAll('.ghost-text .view-line')].map((e) => clean(e.textContent).replace(/\s+$/, ''));
+    let onCursorLine = true;
+    const cursor = ed.querySelector('.cursors-layer .cursor');
+    if (spans.length && cursor) {
+      const c = cursor.getBoundingClientRect();
+      const g = spans[0].getBoundingClientRect();
+      onCursorLine = Math.abs((g.top + g.bottom) / 2 - (c.top + c.bottom) / 2) < c.height;
+    }
+    const text = inline + (lines.length ? '\n' + lines.join('\n') : '');
+    return { text, inline, lines, onCursorLine };
+  });
+}
+
+/** Saves the active editor and returns the file's text from disk. */
+async function saveAndRead(file) {
+  await page.keyboard.press(`${mod}+KeyS`);
+  await waitFor(() => page.evaluate(() => {
+    const tab = document.querySelector('.tabs-container .tab.active');
+    return tab && !tab.classList.contains('dirty');
+  }), { what: 'the save to finish', timeout: 10_000 });
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** Offset in text of 1-based line/column (columns count UTF-16 units; no tabs in our files). */
+function offsetOf(text, line, col) {
+  const lines = text.split('\n');
+  let off = 0;
+  for (let i = 0; i < line - 1; i++) off += lines[i].length + 1;
+  return off + col - 1;
+}
+
+const norm = (s) => s.replace(/\s+/g, ' ').trim();
+
+/** Text inserted into `before` to give `after` (the part between their common prefix and suffix). */
+function inserted(before, after) {
+  let i = 0;
+  while (i < before.length && i < after.length && before[i] === after[i]) i++;
+  let j = 0;
+  while (j < before.length - i && j < after.length - i && before[before.length - 1 - j] === after[after.length - 1 - j]) j++;
+  return { at: i, removed: before.slice(i, before.length - j), added: after.slice(i, after.length - j) };
+}
+
+/** Editor-area clip for README pictures: the top of the active editor, a fixed size. */
+async function editorClip(height = 330, width = 820) {
+  const box = await page.locator('.editor-group-container.active .monaco-editor').first().boundingBox();
+  return { x: Math.max(0, box.x - 4), y: Math.max(0, box.y - 4), width: Math.min(width, box.width + 4), height: Math.min(height, box.height + 4) };
+}
+
+/** Types `text` one key at a time; after each key, calls onKey(typedSoFar). */
+async function typeSlowly(text, { delay = 40, onKey, pauseAfter = null, pauseMs = 0 } = {}) {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') await page.keyboard.press('Enter');
+    else await page.keyboard.type(ch);
+    if (pauseAfter && pauseAfter.test(ch)) {
+      // A person pauses between words: long enough for a suggestion to arrive and show. Sample
+      // during the pause too, so a late (stale) answer is seen.
+      const end = Date.now() + pauseMs;
+      do { if (onKey) await onKey(text.slice(0, i + 1)); await sleep(100); } while (Date.now() < end);
+    } else if (onKey) await onKey(text.slice(0, i + 1));
+    if (delay) await sleep(delay);
+  }
+}
+
+/** Waits for non-empty ghost text; nudges with the explicit trigger (Alt+\) if it is slow. */
+async function waitGhost(timeout) {
+  const end = Date.now() + timeout;
+  let nudged = Date.now();
+  for (;;) {
+    const g = await ghost();
+    if (g.text.trim()) return g;
+    if (Date.now() > end) return null;
+    if (Date.now() - nudged > 5000) { // an inline-suggestion trigger, as a user would press it
+      await page.keyboard.press('Alt+Backslash');
+      nudged = Date.now();
+    }
+    await sleep(100);
+  }
+}
+
+async function statusBarDiffill() {
+  return page.evaluate(() => {
+    const items = [...document.querySelectorAll('#workbench\\.parts\\.statusbar .statusbar-item')];
+    const it = items.find((e) => /diffill/i.test(`${e.textContent} ${e.getAttribute('aria-label') || ''} ${e.id}`));
+    if (!it) return null;
+    return { text: it.textContent.trim(), aria: it.getAttribute('aria-label') || '', id: it.id };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+/** (1) and (2): type, ghost text appears, Tab accepts it, typing more never shows a stale one. */
+async function completionScenario({ lang, file, at, prefix, more, mediaName, frames }) {
+  const abs = path.join(RUN, 'workspace', file);
+  const initial = fs.readFileSync(abs, 'utf8');
+  await openFile(file);
+  await gotoLine(at.line, at.col);
+  const clip = await editorClip();
+  const frame = async (delayMs) => { if (frames) frames.push({ png: await page.screenshot({ clip }), delayMs }); };
+  await frame(600);
+
+  // Type the prefix as a person would; ghost text may come and go while typing.
+  await typeSlowly(prefix, { delay: frames ? 60 : 30, onKey: frames ? () => frame(90) : null });
+  const started = Date.now();
+  const g = await waitGhost(results.some((r) => r.name.includes('ghost') && r.status === 'passed') ? GHOST_MS : FIRST_GHOST_MS);
+  assert(g, `no ghost text appeared within the wait after typing ${JSON.stringify(prefix)} in ${file}`);
+  log(`${lang}: ghost text after ${Date.now() - started} ms: ${JSON.stringify(g.text)}`);
+  assert(g.onCursorLine, 'ghost text is not on the cursor line');
+  if (frames) { for (let i = 0; i < 3; i++) await frame(250); }
+  await sleep(300);
+  const g2 = await ghost(); // what we accept is what is on screen now
+  const shown = g2.text.trim() ? g2 : g;
+  await mediaShot(mediaName, { clip: await editorClip(420, 1000) });
+
+  await page.keyboard.press('Tab');
+  await sleep(300);
+  if (frames) { await frame(400); }
+  const after = await saveAndRead(abs);
+  const off = offsetOf(initial, at.line, at.col);
+  const head = initial.slice(0, off) + prefix, tail = initial.slice(off);
+  assert(after.startsWith(head) && after.endsWith(tail) && after.length >= head.length + tail.length,
+    `accepting changed text around the cursor: ${JSON.stringify(inserted(initial, after))}`);
+  const accepted = after.slice(head.length, after.length - tail.length);
+  assert(norm(accepted) === norm(shown.text),
+    `Tab inserted ${JSON.stringify(accepted)} but the ghost text was ${JSON.stringify(shown.text)}`);
+  log(`${lang}: accepted ${JSON.stringify(accepted)}`);
+  if (frames) { await frame(1800); }
+
+  // Type more, sampling the ghost text after every key: a suggestion made for an earlier state of
+  // the line must never be shown unchanged once the typed characters contradict it.
+  const history = [];
+  const firstOffered = new Map(); // ghost text -> what was typed when it first showed
+  const stale = new Map(); // ghost text -> description, one per text
+  const check = (typed, text, when) => {
+    if (text.replace(/\s/g, '').length < 4) return;
+    if (!firstOffered.has(text)) { firstOffered.set(text, typed); return; }
+    const p = firstOffered.get(text);
+    const since = typed.slice(p.length);
+    if (since && !since.includes('\n') && !text.startsWith(since) && !stale.has(text)) {
+      stale.set(text, `${JSON.stringify(text)} was offered after ${JSON.stringify(p.split('\n').at(-1))} and is still shown ${when} ${JSON.stringify(typed.split('\n').at(-1))}`);
+    }
+  };
+  const base = after;
+  await page.keyboard.press('End');
+  const endPos = await cursorPos();
+  assert(endPos, 'no cursor position in the status bar');
+  const baseOff = offsetOf(base, endPos.line, endPos.col);
+  await typeSlowly(more, {
+    delay: 25, pauseAfter: /[ (.]/, pauseMs: Math.min(1500, LATENCY_BUDGET_MS / 2 + 200),
+    onKey: async (typed) => {
+      const s = await ghost();
+      if (!s.onCursorLine) stale.set(`@${typed}`, `ghost text ${JSON.stringify(s.text)} off the cursor line after typing ${JSON.stringify(typed)}`);
+      check(typed, s.text, 'after typing');
+      history.push({ typed, text: s.text });
+    },
+  });
+  // Let any in-flight request finish, then look again: whatever shows must fit what is typed.
+  await sleep(LATENCY_BUDGET_MS + 500);
+  check(more, (await ghost()).text, 'at rest after');
+  await page.keyboard.press('Escape');
+  const final = await saveAndRead(abs);
+  const want = base.slice(0, baseOff) + more + base.slice(baseOff);
+  assert(final === want,
+    `typing ${JSON.stringify(more)} gave ${JSON.stringify(inserted(base, final))}: something was accepted or rewritten unasked`);
+  assert(stale.size === 0, `stale suggestion (${stale.size}): ${[...stale.values()].slice(0, 3).join('; ')}`);
+  const shownWhileTyping = [...new Set(history.filter((h) => h.text).map((h) => h.text))];
+  log(`${lang}: typed ${more.length} more keys; ${history.length} samples, ${history.filter((h) => h.text).length} with ghost text (${shownWhileTyping.length} distinct: ${JSON.stringify(shownWhileTyping.slice(0, 6))}), none stale`);
+}
+
+async function paletteHas(title) {
+  await page.keyboard.press('F1');
+  await quickInput(`>${title}`);
+  await sleep(600);
+  const rows = await page.locator('.quick-input-list .monaco-list-row').allTextContents();
+  const hit = rows.some((r) => r.includes(title));
+  if (!hit) await page.keyboard.press('Escape');
+  return hit;
+}
+async function runCommand(title) {
+  if (!(await paletteHas(title))) return false;
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+  return true;
+}
+
+/** Selects from (line, col) to (line2, col2) with Go to Line then Shift+arrows. */
+async function select(line, col, line2, col2) {
+  await gotoLine(line, col);
+  for (let l = line; l < line2; l++) await page.keyboard.press('Shift+ArrowDown');
+  const pos = await cursorPos();
+  const dc = col2 - (pos ? pos.col : col);
+  for (let i = 0; i < Math.abs(dc); i++) await page.keyboard.press(dc > 0 ? 'Shift+ArrowRight' : 'Shift+ArrowLeft');
+}
+
+async function infillScenario() {
+  const file = PY_FILE;
+  const abs = path.join(RUN, 'workspace', file);
+  await openFile(file);
+  const before = await saveAndRead(abs);
+  // Select "radius ** 2" in area_of_circle (line 7: '    return math.pi * radius ** 2').
+  const lineText = before.split('\n')[6];
+  const c0 = lineText.indexOf('radius ** 2');
+  assert(c0 > 0, `unexpected line 7: ${lineText}`);
+  await select(7, c0 + 1, 7, c0 + 1 + 'radius ** 2'.length);
+  if (!(await runCommand('Diffill: Infill Selection'))) throw new Skip('"Diffill: Infill Selection" is not in the command palette');
+  // The candidate shows as an inline suggestion that replaces the selection, or in a quick pick.
+  const how = await waitFor(async () => {
+    if (await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().isVisible().catch(() => false)) return 'pick';
+    const g = await ghost();
+    if (g.text.trim()) return 'ghost';
+    const edits = await page.locator('.editor-group-container.active .inline-edits-view, .editor-group-container.active [class*="inline-edit"]').count();
+    return edits ? 'inline-edit' : null;
+  }, { timeout: GHOST_MS, what: 'an infill candidate (inline suggestion or quick pick)' });
+  log(`infill: candidate shown as ${how}`);
+  await mediaShot('infill-selection', { clip: await editorClip(420, 1000) });
+  await page.keyboard.press(how === 'pick' ? 'Enter' : 'Tab');
+  await sleep(500);
+  const after = await saveAndRead(abs);
+  const lines = after.split('\n');
+  const pre = lineText.slice(0, c0);
+  const beforeLines = before.split('\n');
+  assert(lines.length >= beforeLines.length, 'infill removed lines');
+  assert(after.startsWith(before.slice(0, before.indexOf(lineText) + c0)), 'infill changed text before the selection');
+  assert(after.endsWith(before.slice(before.indexOf(lineText) + c0 + 'radius ** 2'.length)), 'infill changed text after the selection');
+  assert(lines[6].startsWith(pre), 'infill changed the start of the line');
+  const cand = inserted(before, after);
+  log(`infill: replaced ${JSON.stringify(cand.removed)} with ${JSON.stringify(cand.added)}`);
+  // Put the file back for the refactor step.
+  fs.writeFileSync(abs, before);
+  await sleep(500);
+}
+
+async function refactorScenario() {
+  const file = PY_FILE;
+  const abs = path.join(RUN, 'workspace', file);
+  await openFile(file);
+  await page.keyboard.press('Escape');
+  const before = await saveAndRead(abs);
+  await select(5, 1, 7, 37);
+  if (!(await runCommand('Diffill: Refactor Selection'))) throw new Skip('"Diffill: Refactor Selection" is not in the command palette');
+  await page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: GHOST_MS * 2 });
+  await sleep(800);
+  log('refactor: diff view shown');
+  await mediaShot('refactor-diff', {});
+  // Reject: a button or action labelled Reject (notification, editor title, code lens), else the command.
+  const reject = page.locator([
+    '.notification-toast .monaco-button:has-text("Reject")',
+    '.editor-actions [aria-label*="Reject"]',
+    '.monaco-button:has-text("Reject")',
+    'a:has-text("Reject")',
+  ].join(', ')).first();
+  if (await reject.isVisible().catch(() => false)) await reject.click();
+  else if (!(await runCommand('Diffill: Reject Refactor'))) throw new Error('no Reject action found (button, title action or "Diffill: Reject Refactor")');
+  await sleep(800);
+  await openFile(file);
+  const dirty = await page.evaluate(() => document.querySelector('.tabs-container .tab.active')?.classList.contains('dirty'));
+  const after = await saveAndRead(abs);
+  assert(!dirty && after === before, `rejecting the refactor changed the document: ${JSON.stringify(inserted(before, after))}`);
+}
+
+async function statusBarScenario() {
+  const s = await waitFor(statusBarDiffill, { timeout: 20_000, what: 'a Diffill status-bar item' });
+  log(`status bar: ${JSON.stringify(s)}`);
+  const all = `${s.text} ${s.aria}`;
+  const latency = /\d+(\.\d+)?\s*ms\b/.exec(all);
+  const state = /\b(ready|loading|idle|busy|error|off|disabled|running|model|onnx|\d+[mk]?\s*params?)\b/i.exec(all);
+  // A clip of the right end of the status bar, with the editor above it.
+  const vp = page.viewportSize();
+  await mediaShot('status-bar', { clip: { x: vp.width - 640, y: vp.height - 90, width: 640, height: 90 } });
+  assert(latency, `the Diffill status-bar item shows no latency figure: ${JSON.stringify(all)}`);
+  assert(state, `the Diffill status-bar item shows no model state: ${JSON.stringify(all)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  for (const p of [NODE24, CS_ENTRY, CHROMIUM]) {
+    if (!fs.existsSync(p)) throw new Error(`${p} is missing: run bash test/e2e/setup.sh first`);
+  }
+  fs.rmSync(RUN, { recursive: true, force: true });
+  fs.mkdirSync(ART, { recursive: true });
+  for (const f of fs.readdirSync(ART)) fs.rmSync(path.join(ART, f), { recursive: true, force: true });
+  if (MEDIA_OUT) fs.mkdirSync(MEDIA, { recursive: true });
+  const dirs = {
+    userData: path.join(RUN, 'user-data'), extensions: path.join(RUN, 'extensions'),
+    config: path.join(RUN, 'config.yaml'), xdg: path.join(RUN, 'xdg'), home: path.join(RUN, 'home'),
+  };
+  const workspace = path.join(RUN, 'workspace');
+  for (const d of [dirs.userData, dirs.extensions, dirs.xdg, dirs.home, workspace, path.join(dirs.userData, 'User')]) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(dirs.config, 'auth: none\ncert: false\n');
+  fs.writeFileSync(path.join(workspace, PY_FILE), PY_TEXT);
+  fs.writeFileSync(path.join(workspace, TS_FILE), TS_TEXT);
+  fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+
+  // The extension.
+  const vsix = SELF_TEST ? buildStubVsix() : findVsix();
+  if (!vsix) throw new Error('no .vsix: set DIFFILL_VSIX or run `npm run package` at the repo root (or use --self-test)');
+  const manifest = vsixManifest(vsix);
+  const extId = manifest ? `${manifest.publisher}.${manifest.name}` : null;
+  log(`extension: ${path.relative(ROOT, vsix)} (${extId || 'unknown id'}, ${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB)`);
+  const inst = spawnSync(NODE24, [CS_ENTRY, ...csArgs(dirs), '--install-extension', vsix, '--force'], {
+    cwd: RUN, encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CONFIG_HOME: dirs.xdg, XDG_DATA_HOME: dirs.xdg, HOME: dirs.home },
+  });
+  fs.writeFileSync(path.join(ART, 'install-extension.log'), `${inst.stdout}\n${inst.stderr}`);
+  if (inst.status !== 0 || !/successfully installed/i.test(inst.stdout + inst.stderr)) {
+    throw new Error(`code-server --install-extension failed (${inst.status}): ${(inst.stdout + inst.stderr).trim().slice(-800)}`);
+  }
+  log('extension installed');
+
+  const url = await startCodeServer(dirs, workspace);
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true, slowMo: HEADFUL_SLOWMO,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`);
+
+  await test('workbench loads with the workspace and the extension', async () => {
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('#workbench\\.parts\\.statusbar').waitFor({ timeout: 60_000 });
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: PY_FILE }).first().waitFor({ timeout: 60_000 });
+    await sleep(1500);
+    await dismissNotifications();
+    log(`workbench up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await shot('workbench');
+    if (extId) {
+      const list = spawnSync(NODE24, [CS_ENTRY, ...csArgs(dirs), '--list-extensions'], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: dirs.xdg, HOME: dirs.home } });
+      assert(list.stdout.toLowerCase().includes(extId.toLowerCase()), `${extId} not in --list-extensions: ${list.stdout}`);
+    }
+  });
+  if (results.at(-1).status !== 'passed') return;
+
+  await test('editor takes keystrokes and saves (harness check)', async () => {
+    await openFile(TS_FILE);
+    await gotoLine(1, 1);
+    await page.keyboard.type('// e2e\n');
+    const text = await saveAndRead(path.join(workspace, TS_FILE));
+    assert(text === `// e2e\n${TS_TEXT}`, `unexpected file text after typing: ${JSON.stringify(text.slice(0, 80))}`);
+    let back = text;
+    for (let i = 0; i < 4 && back !== TS_TEXT; i++) {
+      await page.keyboard.press(`${mod}+KeyZ`);
+      back = await saveAndRead(path.join(workspace, TS_FILE));
+    }
+    assert(back === TS_TEXT, 'undo did not restore the file');
+  });
+
+  const frames = MEDIA_OUT ? [] : null;
+  await test('python: ghost text appears, Tab accepts it, no stale suggestion while typing on', () =>
+    completionScenario({
+      lang: 'python', file: PY_FILE, at: PY_AT, prefix: PY_TYPE, mediaName: 'ghost-text-python', frames,
+      more: '\n\n\ndef diameter(radius: float) -> float:\n    return 2 * radius\n',
+    }));
+  if (frames && frames.length > 1) {
+    const apng = encodeApng(frames);
+    fs.writeFileSync(path.join(ART, 'ghost-text-animated.png'), apng);
+    fs.writeFileSync(path.join(MEDIA, 'ghost-text-animated.png'), apng); // APNG: animates where PNGs show
+    log(`animation: ${frames.length} frames, ${(apng.length / 1024).toFixed(0)} KiB`);
+  }
+  await test('typescript: ghost text appears, Tab accepts it, no stale suggestion while typing on', () =>
+    completionScenario({
+      lang: 'typescript', file: TS_FILE, at: TS_AT, prefix: TS_TYPE, mediaName: 'ghost-text-typescript',
+      more: '\n\nexport function shout(text: string): string {\n  return text.toUpperCase() + "!";\n}\n',
+    }));
+  await test('infill selection: a candidate replaces the selected span, the rest is untouched', infillScenario);
+  await test('refactor selection: the diff shows, reject leaves the document unchanged', refactorScenario);
+  await test('status bar shows the model state and a latency', statusBarScenario);
+
+  if (consoleErrors.length) {
+    fs.writeFileSync(path.join(ART, 'browser-console-errors.txt'), consoleErrors.join('\n'));
+  }
+}
+
+const hard = setTimeout(async () => {
+  log(`HARD TIMEOUT after ${HARD_TIMEOUT_MS / 1000} s`);
+  results.push({ name: 'whole run finishes within the time limit', status: 'failed', detail: `killed after ${HARD_TIMEOUT_MS / 1000} s` });
+  await Promise.race([stopAll(), sleep(15_000)]);
+  summary();
+  process.exit(1);
+}, HARD_TIMEOUT_MS);
+
+let ok = false;
+try {
+  await main();
+} catch (e) {
+  results.push({ name: 'setup of the end-to-end run', status: 'failed', detail: e?.stack || String(e) });
+  log(`ERROR ${e?.stack || e}`);
+  await shot('failure-setup').catch(() => {});
+} finally {
+  await stopAll();
+  clearTimeout(hard);
+  log(`artifacts in ${path.relative(process.cwd(), ART) || ART}`);
+  ok = summary();
+}
+process.exit(ok ? 0 : 1);
