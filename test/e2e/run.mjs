@@ -172,6 +172,7 @@ const USER_SETTINGS = {
   'editor.stickyScroll.enabled': false,
   'editor.inlayHints.enabled': 'off',
   'editor.fontSize': 15,
+  'editor.cursorBlinking': 'solid', // steady frames for screenshots
   'editor.renderWhitespace': 'none',
   'files.autoSave': 'off',
   'files.insertFinalNewline': false,
