@@ -79,6 +79,9 @@ describe('dropSuffixRepeat', () => {
   test('drops the repeated rest of the line', () => {
     assert.equal(dropSuffixRepeat.apply('a, b):', at('def f(|):')), 'a, b');
   });
+  test('keeps a closer the prefix still needs', () => {
+    assert.equal(dropSuffixRepeat.apply('x)', at('f(g(|)')), 'x)');
+  });
   test('keeps a bracket the completion opened itself', () => {
     assert.equal(dropSuffixRepeat.apply('f(x)', at('print(|)')), 'f(x)');
   });

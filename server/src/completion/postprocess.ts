@@ -107,11 +107,17 @@ export const dropSuffixRepeat: Filter = {
     for (const ch of rest) {
       if (OPENERS[ch]) stack.push(ch);
       else if (CLOSERS[ch]) {
-        if (stack.length === 0) continue; // closes a bracket of the prefix, as the suffix does
+        if (stack.length === 0) continue; // closes a bracket of the prefix
         if (stack[stack.length - 1] !== CLOSERS[ch]) return text; // mismatched: leave it alone
         if (stack.length <= headDepth) return text; // closes the completion's own bracket
         stack.pop();
       }
+    }
+    // Closers in the tail that close prefix brackets are a repeat only if, with them kept, the
+    // completion and the rest of the line together would close more than the prefix opened.
+    if (outerClosers(body) > outerClosers(head)) {
+      const open = bracketStack(tail(ctx.prefix)).length;
+      if (outerClosers(body) + leadingClosers(ctx.lineSuffix).length <= open) return text;
     }
     return head;
   },
@@ -125,7 +131,7 @@ export const balanceBrackets: Filter = {
   name: 'balanceBrackets',
   apply(text, ctx) {
     if (ctx.mode === 'span') return text;
-    const supplied = /^[\s)\]}]*/.exec(ctx.lineSuffix)![0].replace(/\s/g, '');
+    const supplied = leadingClosers(ctx.lineSuffix);
     if (supplied === '') return text;
     const open = bracketStack(tail(ctx.prefix)); // unmatched openers before the cursor
     let out = text.trimEnd();
@@ -221,6 +227,11 @@ export function bracketStack(code: string): string[] {
     }
   }
   return stack;
+}
+
+/** The closing brackets the rest of the line starts with (whitespace between them ignored). */
+function leadingClosers(lineSuffix: string): string {
+  return /^[\s)\]}]*/.exec(lineSuffix)![0].replace(/\s/g, '');
 }
 
 /** How many closers in `code` have no opener in `code` (they close brackets from before it). */
