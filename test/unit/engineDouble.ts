@@ -54,6 +54,7 @@ export function scriptedEngine(
         truncated: false,
         cachedTokens: 0,
         newTokens: 0,
+        mode: req.mode === 'span' || req.mode === 'multiline' ? req.mode : 'line',
       };
     },
     evict() {},
