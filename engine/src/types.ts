@@ -53,6 +53,8 @@ export interface FillResult {
   cachedTokens: number;
   /** Context tokens computed for this request. */
   newTokens: number;
+  /** The mode the fill ran in ('auto' resolved). */
+  mode: 'line' | 'multiline' | 'span';
 }
 
 export interface EngineInfo {
@@ -74,6 +76,10 @@ export interface EngineOptions {
   maxContextTokens?: number;
   /** Run a warm-up forward after load (default true). */
   warmup?: boolean;
+  /** ONNX Runtime execution providers to try before 'cpu' (e.g. 'coreml', 'dml', 'cuda'). */
+  executionProviders?: string[];
+  /** Documents whose KV cache is kept (default 4). */
+  cacheEntries?: number;
   /** Progress while loading: a fraction 0..1 and a message. */
   onProgress?: (fraction: number, message: string) => void;
 }

@@ -1,0 +1,117 @@
+/**
+ * Turns (prefix, suffix) into the model's context, laid out as training did:
+ *
+ *     <suf> suffix <pre> prefix-lines | open-line-tokens | <mid> block...
+ *     '------------ stable -----------' '---- tail -----'
+ *
+ * `stable` ends at the last line break before the cursor, so typing on the current line leaves it
+ * unchanged and its KV cache is reused as is; `tail` (the line being typed, minus the healed token)
+ * is re-fed per request. Token healing: when the cursor is not at a line start, the last token of
+ * the line is backed off and the sampler constrains the first generated token(s) to extend it.
+ *
+ * The prefix window is sticky: it starts at a line start and moves only when the context outgrows
+ * its budget, so the cache survives thousands of keystrokes in long files.
+ */
+import type { CodeTokenizer } from './tokenizer';
+
+/** Longer lines are cut to their last MAX_LINE characters (minified code, data files). */
+const MAX_LINE = 2000;
+
+export interface BuiltContext {
+  stable: number[];
+  tail: number[];
+  /** Bytes of the backed-off token that the completion must start with (empty: no healing). */
+  heal: Uint8Array;
+  /** Character offset in `prefix` where the window starts (a line start). */
+  startOffset: number;
+  suffixTokens: number;
+}
+
+export interface ContextLimits {
+  /** Most tokens of suffix + prefix (the block comes on top). */
+  maxTokens: number;
+  /** Most tokens of suffix. */
+  maxSuffixTokens: number;
+}
+
+export function buildContext(
+  tok: CodeTokenizer,
+  prefix: string,
+  suffix: string,
+  limits: ContextLimits,
+  startHint?: number,
+): BuiltContext {
+  const sp = tok.special;
+  // Suffix: whole lines from the cursor while they fit.
+  const suf: number[] = [];
+  let pos = 0;
+  while (pos < suffix.length && suf.length < limits.maxSuffixTokens) {
+    const nl = suffix.indexOf('\n', pos);
+    const end = nl < 0 ? suffix.length : nl + 1;
+    const ids = tok.encodeLine(suffix.slice(pos, Math.min(end, pos + MAX_LINE)));
+    if (suf.length + ids.length > limits.maxSuffixTokens) {
+      if (suf.length === 0) suf.push(...ids.slice(0, limits.maxSuffixTokens));
+      break;
+    }
+    suf.push(...ids);
+    pos = end;
+  }
+  // The open line (after the last newline) and the healed token.
+  const lineStart = prefix.lastIndexOf('\n') + 1;
+  const open = prefix.slice(Math.max(lineStart, prefix.length - MAX_LINE));
+  let tail = open.length > 0 ? tok.encode(open) : [];
+  let heal: Uint8Array = new Uint8Array(0);
+  if (tail.length > 0) {
+    heal = tok.bytes[tail[tail.length - 1]];
+    tail = tail.slice(0, -1);
+  }
+  const budget = Math.max(16, limits.maxTokens - suf.length - 2 - tail.length);
+  // Lines of the window, walking back from the open line.
+  const fits = (from: number, cap: number): number[] | undefined => {
+    const parts: number[][] = [];
+    let n = 0;
+    let end = lineStart;
+    while (end > from) {
+      const s = prefix.lastIndexOf('\n', end - 2) + 1;
+      const start = Math.max(s, from);
+      const ids = tok.encodeLine(prefix.slice(Math.max(start, end - MAX_LINE), end));
+      n += ids.length;
+      if (n > cap) return undefined;
+      parts.push(ids);
+      end = start;
+    }
+    const out: number[] = [];
+    for (let i = parts.length - 1; i >= 0; i--) for (const id of parts[i]) out.push(id);
+    return out;
+  };
+  let startOffset = 0;
+  let pre: number[] | undefined;
+  if (startHint !== undefined && startHint <= lineStart && (startHint === 0 || prefix[startHint - 1] === '\n')) {
+    pre = fits(startHint, budget);
+    if (pre) startOffset = startHint;
+  }
+  if (!pre) {
+    pre = fits(0, budget);
+    startOffset = 0;
+  }
+  if (!pre) {
+    // Too long: keep the last ~80 % of the budget so that typing does not move the window at once.
+    const cap = Math.floor(budget * 0.8);
+    const parts: number[][] = [];
+    let n = 0;
+    let end = lineStart;
+    while (end > 0) {
+      const s = prefix.lastIndexOf('\n', end - 2) + 1;
+      const ids = tok.encodeLine(prefix.slice(Math.max(s, end - MAX_LINE), end));
+      if (n + ids.length > cap) break;
+      n += ids.length;
+      parts.push(ids);
+      end = s;
+    }
+    startOffset = end;
+    pre = [];
+    for (let i = parts.length - 1; i >= 0; i--) for (const id of parts[i]) pre.push(id);
+  }
+  const stable = [sp.suf, ...suf, sp.pre, ...pre];
+  return { stable, tail, heal, startOffset, suffixTokens: suf.length };
+}

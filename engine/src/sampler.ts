@@ -1,0 +1,183 @@
+/**
+ * Block-diffusion decoding: a block of masked slots after the context is refined in parallel.
+ * Rules (training/decode.py implements the same for evaluation):
+ *  - logits of slot j come from row j (the position before it);
+ *  - special tokens are never proposed, except <eot>;
+ *  - only the first `window` undecided slots are eligible in a step;
+ *  - a stopper (<eot>; in line mode also a newline token) may be committed only at the leftmost
+ *    undecided slot, which prevents the EOS cascade of masked-diffusion decoding;
+ *  - parallel: commit every eligible slot whose confidence reaches `threshold`, at least the most
+ *    confident one; sequential (the baseline): commit the leftmost undecided slot only;
+ *  - token healing: while the typed partial token is not yet reproduced, only the leftmost slot is
+ *    committed, restricted to tokens consistent with the remaining healed bytes;
+ *  - the fill ends at the first stopper once everything left of it is decided; a block decided
+ *    without a stopper is appended to the context and the next block starts (multi-line / span).
+ */
+import type { CodeTokenizer } from './tokenizer';
+
+export type SamplerMode = 'line' | 'multiline' | 'span';
+
+export interface SamplerOptions {
+  mode: SamplerMode;
+  blockSize: number;
+  threshold: number;
+  window: number;
+  sequential: boolean;
+  maxTokens: number;
+  heal: Uint8Array;
+}
+
+export interface SamplerModel {
+  /** Logits [>= block.length, V] for the current context followed by `block`. */
+  step(block: readonly number[]): Promise<Float32Array>;
+  /** Appends a fully decided block to the context (the next block follows it). */
+  advance(block: readonly number[]): Promise<void>;
+  /** True when no further forward pass fits (deadline); throws when cancelled. */
+  outOfTime(): boolean;
+  /** Called after each finished block with the tokens so far; return true to stop early. */
+  enough?(tokens: readonly number[]): boolean;
+}
+
+export interface SamplerResult {
+  tokens: number[];
+  probs: number[];
+  steps: number;
+  truncated: boolean;
+  /** The healed token was not reproduced (no usable text). */
+  healFailed: boolean;
+}
+
+export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: SamplerOptions): Promise<SamplerResult> {
+  const V = tok.vocabSize;
+  const B = o.blockSize;
+  const sp = tok.special;
+  const MASK = sp.mask;
+  const out: number[] = [];
+  const probs: number[] = [];
+  let steps = 0;
+  let healLeft = o.heal;
+  // allowed[t] for tokens that may be proposed at all (specials except <eot> are never proposed)
+  const base = new Uint8Array(V).fill(1);
+  for (let t = 0; t < V; t++) if (tok.isSpecial[t] && t !== sp.eot) base[t] = 0;
+  const isStop = (t: number) => t === sp.eot || (o.mode === 'line' && tok.hasNewline[t] === 1);
+
+  while (out.length < o.maxTokens) {
+    const block = new Array<number>(B).fill(MASK);
+    const decided = new Uint8Array(B);
+    const conf = new Float32Array(B);
+    let stopAt = -1;
+    for (;;) {
+      let first = decided.indexOf(0);
+      if (first < 0) break;
+      if (model.outOfTime()) {
+        // return what is decided: committed slots up to the first undecided one
+        const got = block.slice(0, first);
+        const k = firstStop(got, isStop);
+        pushTokens(out, probs, got.slice(0, k < 0 ? got.length : k), conf);
+        return { tokens: out, probs, steps, truncated: true, healFailed: healLeft.length > 0 };
+      }
+      const logits = await model.step(block);
+      steps++;
+      const healing = healLeft.length > 0;
+      const allowed = healing ? healAllowed(tok, base, healLeft) : base;
+      const width = healing || o.sequential ? 1 : o.window;
+      // eligible slots: the first `width` undecided
+      const cand: Array<{ slot: number; tok: number; p: number }> = [];
+      for (let s = first, seen = 0; s < B && seen < width; s++) {
+        if (decided[s]) continue;
+        seen++;
+        const [t, p] = best(logits, s * V, V, allowed);
+        if (t < 0) continue;
+        if (isStop(t) && s !== first) continue;
+        cand.push({ slot: s, tok: t, p });
+      }
+      if (cand.length === 0) {
+        // nothing allowed at the leftmost slot (healing found no consistent token): give up
+        return { tokens: out, probs, steps, truncated: false, healFailed: true };
+      }
+      let commit = o.sequential || healing ? cand.slice(0, 1) : cand.filter((c) => c.p >= o.threshold);
+      if (commit.length === 0) commit = [cand.reduce((a, b) => (b.p > a.p ? b : a))];
+      for (const c of commit) {
+        block[c.slot] = c.tok;
+        decided[c.slot] = 1;
+        conf[c.slot] = c.p;
+        if (healing && c.slot === first) healLeft = consumeHeal(healLeft, tok.bytes[c.tok]);
+      }
+      first = decided.indexOf(0);
+      const upto = first < 0 ? B : first;
+      const k = firstStop(block.slice(0, upto), isStop);
+      if (k >= 0) {
+        stopAt = k;
+        break;
+      }
+      if (out.length + upto >= o.maxTokens) {
+        pushTokens(out, probs, block.slice(0, Math.min(upto, o.maxTokens - out.length)), conf);
+        return { tokens: out, probs, steps, truncated: false, healFailed: healLeft.length > 0 };
+      }
+    }
+    if (stopAt >= 0) {
+      pushTokens(out, probs, block.slice(0, stopAt), conf);
+      return { tokens: out, probs, steps, truncated: false, healFailed: healLeft.length > 0 };
+    }
+    pushTokens(out, probs, block, conf);
+    if (o.mode === 'line' || out.length >= o.maxTokens || model.enough?.(out)) break;
+    if (model.outOfTime()) return { tokens: out, probs, steps, truncated: true, healFailed: healLeft.length > 0 };
+    await model.advance(block);
+  }
+  return { tokens: out, probs, steps, truncated: false, healFailed: healLeft.length > 0 };
+}
+
+function pushTokens(out: number[], probs: number[], toks: readonly number[], conf: Float32Array): void {
+  toks.forEach((t, i) => {
+    out.push(t);
+    probs.push(conf[i]);
+  });
+}
+
+function firstStop(toks: readonly number[], isStop: (t: number) => boolean): number {
+  for (let i = 0; i < toks.length; i++) if (isStop(toks[i])) return i;
+  return -1;
+}
+
+/** Argmax over allowed tokens of one logits row and its softmax probability (over all tokens). */
+export function best(logits: Float32Array, off: number, V: number, allowed: Uint8Array): [number, number] {
+  let max = -Infinity;
+  let arg = -1;
+  let rowMax = -Infinity;
+  for (let t = 0; t < V; t++) {
+    const l = logits[off + t];
+    if (l > rowMax) rowMax = l;
+    if (allowed[t] && l > max) {
+      max = l;
+      arg = t;
+    }
+  }
+  if (arg < 0) return [-1, 0];
+  let sum = 0;
+  for (let t = 0; t < V; t++) if (allowed[t]) sum += Math.exp(logits[off + t] - rowMax);
+  return [arg, Math.exp(max - rowMax) / sum];
+}
+
+/** Tokens consistent with the remaining healed bytes h: t starts with h, or h starts with t. */
+export function healAllowed(tok: CodeTokenizer, base: Uint8Array, h: Uint8Array): Uint8Array {
+  const a = new Uint8Array(tok.vocabSize);
+  for (let t = 0; t < tok.vocabSize; t++) {
+    if (!base[t] || t === tok.special.eot) continue;
+    const b = tok.bytes[t];
+    if (b.length === 0) continue;
+    const n = Math.min(b.length, h.length);
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      if (b[i] !== h[i]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) a[t] = 1;
+  }
+  return a;
+}
+
+export function consumeHeal(h: Uint8Array, t: Uint8Array): Uint8Array {
+  return t.length >= h.length ? new Uint8Array(0) : h.subarray(t.length);
+}

@@ -1,0 +1,63 @@
+/**
+ * Where a fill should end, decided on text.
+ *  - chooseMode: 'auto' becomes multi-line when the cursor opens a block or sits on an empty line.
+ *  - cutMultiline: a multi-line completion ends before a line that dedents below where it started,
+ *    or before a line the suffix already has (the model would otherwise repeat the code below).
+ */
+import type { FillMode } from './types';
+import type { SamplerMode } from './sampler';
+
+const OPENERS = /(?:[:{([]|=>|\bdo|\bthen)\s*$/;
+
+export function chooseMode(mode: FillMode | undefined, prefix: string, suffix: string): SamplerMode {
+  if (mode === 'line' || mode === 'span') return mode;
+  if (mode === 'multiline') return 'multiline';
+  const openLine = prefix.slice(prefix.lastIndexOf('\n') + 1);
+  const restOfLine = suffix.slice(0, suffix.indexOf('\n') < 0 ? suffix.length : suffix.indexOf('\n'));
+  if (restOfLine.trim() !== '') return 'line';
+  if (openLine.trim() === '') {
+    // empty line: multi-line when the line above opens a block, else one line
+    const before = prefix.slice(0, prefix.length - openLine.length).replace(/\s+$/, '');
+    const prevLine = before.slice(before.lastIndexOf('\n') + 1);
+    return OPENERS.test(prevLine) ? 'multiline' : 'line';
+  }
+  return 'line';
+}
+
+function indentOf(line: string): number {
+  let n = 0;
+  for (const ch of line) {
+    if (ch === ' ') n++;
+    else if (ch === '\t') n += 4;
+    else break;
+  }
+  return n;
+}
+
+/** Cuts a multi-line completion. `openLine` is the text of the cursor's line before the cursor. */
+export function cutMultiline(text: string, openLine: string, suffix: string): { text: string; cut: boolean } {
+  const lines = text.split('\n');
+  // indentation of the block being written: the first non-empty line (the open line counts)
+  let base = -1;
+  const first = openLine + lines[0];
+  if (first.trim() !== '') base = indentOf(first);
+  const nextSuffixLine = suffix
+    .split('\n')
+    .slice(1)
+    .find((l) => l.trim() !== '')
+    ?.trim();
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.trim() === '') continue;
+    if (base < 0) {
+      base = indentOf(l);
+      continue;
+    }
+    const dedent = indentOf(l) < base;
+    const repeat = nextSuffixLine !== undefined && l.trim() === nextSuffixLine;
+    if (dedent || repeat) {
+      return { text: lines.slice(0, i).join('\n').replace(/\s+$/, ''), cut: true };
+    }
+  }
+  return { text, cut: false };
+}
