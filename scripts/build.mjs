@@ -18,6 +18,8 @@ const common = {
   format: 'cjs',
   sourcemap: production ? false : 'linked',
   sourcesContent: false,
+  minify: production,
+  keepNames: true,
   logLevel: 'warning',
   // The CommonJS entry of dual packages (vscode-languageserver, @huggingface/tokenizers).
   mainFields: ['main', 'module'],
