@@ -60,6 +60,8 @@ export function buildContext(
   const lineStart = prefix.lastIndexOf('\n') + 1;
   const open = prefix.slice(Math.max(lineStart, prefix.length - MAX_LINE));
   let tail = open.length > 0 ? tok.encode(open) : [];
+  const maxTail = Math.floor(limits.maxTokens / 2);
+  if (tail.length > maxTail) tail = tail.slice(-maxTail);
   let heal: Uint8Array = new Uint8Array(0);
   if (tail.length > 0) {
     heal = tok.bytes[tail[tail.length - 1]];

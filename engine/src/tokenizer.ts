@@ -122,6 +122,11 @@ export class CodeTokenizer {
     return out;
   }
 
+  /** Tokens of the whole text in one call to the BPE (what `encode` must equal). */
+  encodeWhole(text: string): number[] {
+    return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
   /** Concatenated bytes of tokens. */
   bytesOf(ids: readonly number[]): Uint8Array {
     let n = 0;

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildContext } from '../src/context';
+import { byteTokenizer } from './helpers';
+
+const tok = byteTokenizer();
+const limits = { maxTokens: 400, maxSuffixTokens: 60 };
+const SP = tok.special;
+
+test('layout: <suf> suffix <pre> prefix, the open line in the tail', () => {
+  const c = buildContext(tok, 'a = 1\nb = ', '\nc = 3\n', limits);
+  assert.equal(c.stable[0], SP.suf);
+  assert.equal(tok.decode(c.stable.slice(1, 1 + c.suffixTokens)), '\nc = 3\n');
+  assert.equal(c.stable[1 + c.suffixTokens], SP.pre);
+  assert.equal(tok.decode(c.stable.slice(2 + c.suffixTokens)), 'a = 1\n');
+  // tail + healed token = the open line
+  assert.equal(tok.decode(c.tail) + tok.decodeBytes(c.heal), 'b = ');
+});
+
+test('typing on the current line leaves the stable part unchanged (its KV cache is reused)', () => {
+  const pre = 'import os\n\ndef main():\n    x = fo';
+  const a = buildContext(tok, pre, '\n', limits);
+  const b = buildContext(tok, pre + 'o(', '\n', limits, a.startOffset);
+  assert.deepEqual(b.stable, a.stable);
+  // a new line extends the stable part: the old one is a prefix of the new one
+  const c = buildContext(tok, pre + 'o()\n    ', '\n', limits, a.startOffset);
+  assert.deepEqual(c.stable.slice(0, a.stable.length), a.stable);
+  assert.ok(c.stable.length > a.stable.length);
+});
+
+test('healing: no healing at a line start; the last token otherwise', () => {
+  assert.equal(buildContext(tok, 'x = 1\n', '', limits).heal.length, 0);
+  const c = buildContext(tok, 'x = 1\n    ret', '', limits);
+  assert.equal(tok.decodeBytes(c.heal), ' ret');
+  assert.equal(tok.decode(c.tail) + ' ret', '    ret');
+});
+
+test('budget: long prefixes are windowed at a line start and the window is sticky', () => {
+  const lines = Array.from({ length: 400 }, (_, i) => `value_${i} = ${i} * 2\n`).join('');
+  const small = { maxTokens: 300, maxSuffixTokens: 40 };
+  const a = buildContext(tok, lines, 'tail\n', small);
+  assert.ok(a.stable.length + a.tail.length <= small.maxTokens);
+  assert.ok(a.startOffset > 0 && lines[a.startOffset - 1] === '\n');
+  // typing a few more lines keeps the same window start while it still fits
+  const more = lines + 'extra = 1\n';
+  const b = buildContext(tok, more, 'tail\n', small, a.startOffset);
+  assert.equal(b.startOffset, a.startOffset);
+  assert.deepEqual(b.stable.slice(0, a.stable.length), a.stable);
+});
+
+test('suffix is cut at a whole line within its budget', () => {
+  const suffix = Array.from({ length: 50 }, (_, i) => `line${i}\n`).join('');
+  const c = buildContext(tok, 'x', suffix, { maxTokens: 400, maxSuffixTokens: 30 });
+  assert.ok(c.suffixTokens <= 30);
+  assert.ok(tok.decode(c.stable.slice(1, 1 + c.suffixTokens)).endsWith('\n'));
+});
+
+test('huge lines are cut, not encoded whole', () => {
+  const long = 'x'.repeat(100_000);
+  const t0 = performance.now();
+  const c = buildContext(tok, long, long, limits);
+  assert.ok(performance.now() - t0 < 2000);
+  assert.ok(c.stable.length + c.tail.length <= limits.maxTokens + 16);
+});
