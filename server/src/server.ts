@@ -119,11 +119,13 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
         currentVersion: () => documents.get(doc.uri)?.version,
         signal: abortSignalOf(token),
       });
-      if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
+      const cancelled = token.isCancellationRequested;
+      const reason = cancelled ? 'cancelled' : result.reason;
       log.info(
-        `inlineCompletion ${result.source}${result.reason ? ` (${result.reason})` : ''}: ` +
+        `inlineCompletion ${result.source}${reason ? ` (${reason})` : ''}: ` +
           `${result.text.length} chars in ${result.totalMs.toFixed(0)} ms`,
       );
+      if (cancelled) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
       if (result.text === '') return [];
       const at = { line: params.position.line, character: params.position.character };
       return [{ insertText: result.text, range: { start: at, end: at } }];

@@ -12,15 +12,17 @@ import { LspClient, RpcResponseError } from './lspClient';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SERVER = path.join(ROOT, 'dist', 'server.js');
-const MODEL = findEmbeddedModel(path.join(ROOT, 'models'));
+/** DIFFILL_TEST_MODEL=/abs/model/dir runs these tests on another model than the shipped one. */
+const OTHER_MODEL = process.env.DIFFILL_TEST_MODEL ? path.resolve(process.env.DIFFILL_TEST_MODEL) : undefined;
+const MODEL = OTHER_MODEL ?? findEmbeddedModel(path.join(ROOT, 'models'));
 
 const noServer = existsSync(SERVER) ? false : `${path.relative(ROOT, SERVER)} is not built: run \`npm run build\``;
-const noModel = MODEL ? false : 'no model yet: no models/<name>/model.onnx (the model issue ships one)';
+const noModel = MODEL && existsSync(path.join(MODEL, 'model.onnx')) ? false : 'no model yet: no models/<name>/model.onnx (the model issue ships one)';
 if (noServer) console.log(`# protocol tests skipped: ${noServer}`);
 else if (noModel) console.log(`# protocol tests on the real model skipped: ${noModel}`);
 
 /** Generous budget: these tests check the protocol, not the latency, on a slow shared machine. */
-const SETTINGS: DiffillSettings = { ...DEFAULT_SETTINGS, latencyBudgetMs: 2000, debounceMs: 25 };
+const SETTINGS: DiffillSettings = { ...DEFAULT_SETTINGS, latencyBudgetMs: 2000, debounceMs: 25, modelPath: OTHER_MODEL ?? '' };
 const REQUEST_CANCELLED = -32800;
 
 const FIB = `import math
@@ -57,6 +59,11 @@ function inline(c: LspClient, uri: string, line: number, character: number) {
 function items(result: Item[] | { items: Item[] } | null): Item[] {
   if (result === null) return [];
   return Array.isArray(result) ? result : result.items;
+}
+
+/** The server's log lines (window/logMessage) from notification index `from` on. */
+function logSince(c: LspClient, from: number): string[] {
+  return c.notifications.slice(from).filter((n) => n.method === 'window/logMessage').map((n) => (n.params as { message: string }).message);
 }
 
 /** A result or a RequestCancelled error, as `[items, 'cancelled']`. */
@@ -152,6 +159,7 @@ describe('server on the real model', { skip: noServer || noModel, timeout: 240_0
     const uri = 'file:///work/race.py';
     const text = 'def scale(values, factor):\n    result = []\n    for v in values:\n        result.append(\n';
     open(c, uri, text);
+    const mark = c.notifications.length;
     const pending = inline(c, uri, 3, '        result.append('.length);
     c.notify('textDocument/didChange', {
       textDocument: { uri, version: 2 },
@@ -159,26 +167,34 @@ describe('server on the real model', { skip: noServer || noModel, timeout: 240_0
     });
     const got = await settle(pending.result);
     assert.ok(got === 'cancelled' || got.length === 0, `no item for an outdated version: ${JSON.stringify(got)}`);
+    const log = logSince(c, mark);
+    assert.ok(log.some((l) => l.includes('(outdated)')), `the server saw the version change:\n${log.join('\n')}`);
   });
 
   test('$/cancelRequest: answered with RequestCancelled or empty, then the server goes on', async () => {
     const uri = 'file:///work/cancel.py';
     open(c, uri, 'import os\n\n\ndef list_python_files(root):\n    return [f for f in os.listdir(root) if \n');
+    const mark = c.notifications.length;
     const pending = inline(c, uri, 4, '    return [f for f in os.listdir(root) if '.length);
     c.cancel(pending.id);
     const got = await settle(pending.result);
     assert.ok(got === 'cancelled' || got.length === 0, `cancelled request answered: ${JSON.stringify(got)}`);
+    const log = logSince(c, mark);
+    assert.ok(log.some((l) => l.includes('(cancelled)')), `the server saw the cancellation:\n${log.join('\n')}`);
     assert.ok(c.alive);
   });
 
   test('a newer request supersedes the older one', async () => {
     const uri = 'file:///work/supersede.py';
     open(c, uri, 'def mean(xs):\n    total = sum(xs)\n    return total / \n\n\ndef median(xs):\n    ys = sorted(\n');
+    const mark = c.notifications.length;
     const older = inline(c, uri, 2, '    return total / '.length);
     const newer = inline(c, uri, 6, '    ys = sorted('.length);
     const [a, b] = await Promise.all([settle(older.result), settle(newer.result)]);
     assert.ok(a === 'cancelled' || a.length === 0, `older request dropped: ${JSON.stringify(a)}`);
     assert.ok(Array.isArray(b), 'newer request answered');
+    const log = logSince(c, mark);
+    assert.ok(log.some((l) => l.includes('(cancelled)')), `the older request was cancelled by the newer:\n${log.join('\n')}`);
   });
 
   test('a language turned off in the settings gets nothing', async () => {
