@@ -1,7 +1,225 @@
 /**
- * `node dist/cli.js bench --json`: engine figures. Placeholder until the engine issue lands its
- * benchmark here (the lead owns this file's contents).
+ * `node dist/cli.js bench [--json]`: the engine's figures on this machine, in one run.
+ *
+ * Inputs are files the model never trained on: Diffill's own TypeScript and Python sources.
+ *  - load_ms: loadEngine (tokenizer, ONNX session, warm-up).
+ *  - cold_ms: first completion in a fresh ~1,500-token file (empty KV cache).
+ *  - typing replay: lines of the files are typed character by character at an editor's pace
+ *    (a keystroke every --key-ms, default 60 ms); each keystroke sends a fill with the latency
+ *    budget and cancels the previous one if it is still running, as VS Code does. p50/p95 are
+ *    request -> completion of the fills that completed (warm: the document's KV cache is kept).
+ *  - exact match: at held-out line starts, the line is filled with parallel decoding and with one
+ *    token per step (same weights, no deadline); forwards and wall time of both give the speedups.
  */
-export async function runBench(_args: string[]): Promise<number> {
-  throw new Error('bench: not implemented yet');
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadEngine } from '../../engine/src/index';
+import type { Engine, FillResult } from '../../engine/src/types';
+import { defaultModelsRoot, resolveModelDir } from './engineHost';
+
+interface BenchFile {
+  name: string;
+  lang: 'python' | 'typescript';
+  text: string;
+}
+
+const ROOT = path.resolve(__dirname, '..');
+
+function flag(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
+}
+
+function benchFiles(): BenchFile[] {
+  const pick = (dir: string, ext: string, lang: BenchFile['lang']) => {
+    const d = path.join(ROOT, dir);
+    if (!fs.existsSync(d)) return [];
+    return fs
+      .readdirSync(d)
+      .filter((f) => f.endsWith(ext))
+      .sort()
+      .map((f) => ({ name: `${dir}/${f}`, lang, text: fs.readFileSync(path.join(d, f), 'utf8') }));
+  };
+  return [...pick('training', '.py', 'python'), ...pick('engine/src', '.ts', 'typescript'), ...pick('server/src/completion', '.ts', 'typescript')];
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Spot {
+  file: BenchFile;
+  /** offset of the line start, indentation included in the prefix */
+  at: number;
+  line: string;
+  indent: string;
+}
+
+/** Lines worth completing: 12..100 chars of code after the indentation, not comments. */
+function spots(files: BenchFile[], perLang: number, seed: number): Spot[] {
+  const r = rng(seed);
+  const out: Spot[] = [];
+  for (const lang of ['python', 'typescript'] as const) {
+    const cands: Spot[] = [];
+    for (const file of files.filter((f) => f.lang === lang)) {
+      let off = 0;
+      for (const line of file.text.split('\n')) {
+        const body = line.trim();
+        const indent = line.slice(0, line.length - line.trimStart().length);
+        if (body.length >= 12 && body.length <= 100 && !/^(#|\/\/|\*|\/\*|"""|import |from |export \*)/.test(body) && off > 200) {
+          cands.push({ file, at: off, line: body, indent });
+        }
+        off += line.length + 1;
+      }
+    }
+    for (let i = 0; i < perLang && cands.length > 0; i++) out.push(cands.splice(Math.floor(r() * cands.length), 1)[0]);
+  }
+  return out;
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function typingReplay(engine: Engine, sp: Spot[], budgetMs: number, keyMs: number) {
+  const lat: number[] = [];
+  let cancelled = 0;
+  let completed = 0;
+  let forwards = 0;
+  for (const s of sp) {
+    const key = `replay:${s.file.name}`;
+    const before = s.file.text.slice(0, s.at) + s.indent;
+    const after = s.file.text.slice(s.at + s.indent.length + s.line.length);
+    let inflight: { ac: AbortController; p: Promise<FillResult | undefined> } | undefined;
+    for (let k = 0; k <= s.line.length; k++) {
+      const t = performance.now();
+      if (inflight) {
+        inflight.ac.abort();
+        await inflight.p;
+      }
+      const ac = new AbortController();
+      const t0 = performance.now();
+      const p = engine
+        .fill({ prefix: before + s.line.slice(0, k), suffix: after, mode: 'line', budgetMs, signal: ac.signal, cacheKey: key })
+        .then((r) => {
+          lat.push(performance.now() - t0);
+          completed++;
+          forwards += r.forwards;
+          return r;
+        })
+        .catch((err) => {
+          if ((err as Error).name === 'AbortError') cancelled++;
+          else throw err;
+          return undefined;
+        });
+      inflight = { ac, p };
+      const spent = performance.now() - t;
+      await sleep(Math.max(0, keyMs - spent));
+    }
+    await inflight?.p;
+  }
+  return { lat, cancelled, completed, forwards };
+}
+
+async function exactMatch(engine: Engine, sp: Spot[], decoding: 'parallel' | 'sequential') {
+  let hits = 0;
+  let forwards = 0;
+  let ms = 0;
+  const perLang: Record<string, { n: number; hits: number }> = {};
+  for (const s of sp) {
+    const prefix = s.file.text.slice(0, s.at) + s.indent;
+    const suffix = s.file.text.slice(s.at + s.indent.length + s.line.length);
+    const r = await engine.fill({ prefix, suffix, mode: 'line', decoding, budgetMs: 60_000, cacheKey: `em:${s.file.name}` });
+    const ok = r.text.trimEnd() === s.line.trimEnd();
+    hits += ok ? 1 : 0;
+    forwards += r.forwards;
+    ms += r.ms;
+    const l = (perLang[s.file.lang] ??= { n: 0, hits: 0 });
+    l.n++;
+    l.hits += ok ? 1 : 0;
+  }
+  return { em: hits / sp.length, forwards: forwards / sp.length, ms, perLang };
+}
+
+export async function runBench(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const budgetMs = flag(args, 'budget', 150);
+  const keyMs = flag(args, 'key-ms', 60);
+  const nType = flag(args, 'typing-lines', 8);
+  const nEm = flag(args, 'em-lines', 40);
+  const threads = flag(args, 'threads', 0);
+  const mi = args.indexOf('--model');
+  const resolved = resolveModelDir(mi >= 0 ? args[mi + 1] : '', defaultModelsRoot());
+  if ('error' in resolved) throw new Error(resolved.error);
+  const rss0 = process.memoryUsage().rss;
+
+  const t0 = performance.now();
+  const engine = await loadEngine({ modelDir: resolved.dir, threads: threads > 0 ? threads : undefined });
+  const loadMs = performance.now() - t0;
+
+  const files = benchFiles();
+  if (files.length === 0) throw new Error('bench: no input files found next to dist/');
+  // cold: a fresh document of ~1,500 tokens, cursor at its end
+  const big = files.filter((f) => f.lang === 'python').sort((a, b) => b.text.length - a.text.length)[0] ?? files[0];
+  const cut = big.text.lastIndexOf('\n', Math.min(big.text.length - 1, 1500 * 3.2)) + 1;
+  const tc = performance.now();
+  const cold = await engine.fill({ prefix: big.text.slice(0, cut), suffix: big.text.slice(cut), mode: 'line', budgetMs, cacheKey: 'cold' });
+  const coldMs = performance.now() - tc;
+  const coldTokens = cold.newTokens + cold.cachedTokens;
+
+  const typeSpots = spots(files, Math.ceil(nType / 2), 1);
+  const replay = await typingReplay(engine, typeSpots, budgetMs, keyMs);
+
+  const emSpots = spots(files, Math.ceil(nEm / 2), 2);
+  const par = await exactMatch(engine, emSpots, 'parallel');
+  engine.evict();
+  const seq = await exactMatch(engine, emSpots, 'sequential');
+  const rss = process.memoryUsage().rss;
+  const out = {
+    model: engine.info.modelName,
+    cores: os.cpus().length,
+    threads: engine.info.threads,
+    budget_ms: budgetMs,
+    load_ms: Math.round(loadMs),
+    cold_ms: Math.round(coldMs),
+    cold_context_tokens: coldTokens,
+    p50_ms: Math.round(pct(replay.lat, 50) * 10) / 10,
+    p95_ms: Math.round(pct(replay.lat, 95) * 10) / 10,
+    keystrokes: replay.completed + replay.cancelled,
+    completed: replay.completed,
+    cancelled: replay.cancelled,
+    forwards_per_keystroke: Math.round((replay.forwards / Math.max(1, replay.completed)) * 100) / 100,
+    em_lines: emSpots.length,
+    forwards_per_completion_parallel: Math.round(par.forwards * 100) / 100,
+    forwards_per_completion_sequential: Math.round(seq.forwards * 100) / 100,
+    forwards_ratio: Math.round((seq.forwards / par.forwards) * 100) / 100,
+    speedup_wall: Math.round((seq.ms / par.ms) * 100) / 100,
+    exact_match_parallel: Math.round(par.em * 1000) / 1000,
+    exact_match_sequential: Math.round(seq.em * 1000) / 1000,
+    exact_match_by_lang: Object.fromEntries(
+      Object.entries(par.perLang).map(([k, v]) => [k, { parallel: v.hits / v.n, sequential: seq.perLang[k].hits / seq.perLang[k].n, n: v.n }]),
+    ),
+    rss_mb: Math.round(rss / 1e6),
+    rss_start_mb: Math.round(rss0 / 1e6),
+  };
+  await engine.dispose();
+  if (json) {
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } else {
+    for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(36)} ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);
+  }
+  return 0;
 }
