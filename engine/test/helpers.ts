@@ -7,6 +7,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 
 /** The shipped model folder (models/<name>/ with model.onnx), or undefined. */
 export function shippedModelDir(): string | undefined {
+  if (process.env.DIFFILL_TEST_MODEL) return process.env.DIFFILL_TEST_MODEL;
   const root = path.join(ROOT, 'models');
   if (!fs.existsSync(root)) return undefined;
   return fs

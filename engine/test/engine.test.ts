@@ -1,0 +1,109 @@
+/**
+ * The engine on the shipped model: KV cache reuse and invalidation give exactly the logits of a
+ * fresh computation, the latency budget holds to within one forward pass, cancellation stops
+ * within one step, and fills produce text.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { type DiffillEngine, loadEngine } from '../src/index';
+import { NO_MODEL, ROOT, shippedModelDir } from './helpers';
+
+const dir = shippedModelDir();
+const skip = dir ? false : NO_MODEL;
+let engine: DiffillEngine;
+
+const FILE = fs.readFileSync(path.join(ROOT, 'training', 'data.py'), 'utf8');
+const CUT = FILE.indexOf('    def doc(self, rng)');
+const PREFIX = FILE.slice(0, CUT) + '    def doc(self, rng) -> np.ndarray:\n        d = self.';
+const SUFFIX = FILE.slice(FILE.indexOf('\n', CUT + 40));
+
+before(async () => {
+  if (dir) engine = (await loadEngine({ modelDir: dir, threads: 2 })) as DiffillEngine;
+});
+after(async () => {
+  await engine?.dispose();
+});
+
+test('a fill produces text and reports its work', { skip }, async () => {
+  const r = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 5000, cacheKey: 'a' });
+  assert.ok(r.text.length > 0, 'non-empty completion');
+  assert.ok(!r.text.includes('\n'), 'line mode: one line');
+  assert.ok(r.forwards >= 2 && r.steps >= 1);
+  assert.equal(r.tokens.length > 0, true);
+  for (const t of r.tokens) assert.ok(t.p > 0 && t.p <= 1);
+});
+
+test('KV cache: typing reuses the cache and gives the same result as a fresh computation', { skip }, async () => {
+  engine.evict();
+  const first = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'doc' });
+  assert.equal(first.cachedTokens, 0);
+  // type one more character on the same line: the stable context comes from the cache
+  const typed = PREFIX + 'd';
+  const warm = await engine.fill({ prefix: typed, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'doc' });
+  assert.ok(warm.cachedTokens > 100, `cached ${warm.cachedTokens}`);
+  assert.ok(warm.newTokens < 20, `new ${warm.newTokens}`);
+  engine.evict('doc');
+  const fresh = await engine.fill({ prefix: typed, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'doc' });
+  assert.equal(fresh.cachedTokens, 0);
+  assert.equal(warm.text, fresh.text);
+  assert.deepEqual(warm.tokens.map((t) => t.text), fresh.tokens.map((t) => t.text));
+  for (let i = 0; i < warm.tokens.length; i++) assert.ok(Math.abs(warm.tokens[i].p - fresh.tokens[i].p) < 1e-3);
+});
+
+test('KV cache: an edit above the cursor invalidates from the edit on, and the result is exact', { skip }, async () => {
+  engine.evict();
+  await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'doc2' });
+  const at = PREFIX.indexOf('class Shard');
+  const edited = PREFIX.slice(0, at) + '# edited\n' + PREFIX.slice(at);
+  const warm = await engine.fill({ prefix: edited, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'doc2' });
+  assert.ok(warm.cachedTokens > 0, 'the part before the edit is reused');
+  assert.ok(warm.newTokens > 10, 'the part after the edit is recomputed');
+  engine.evict('doc2');
+  const fresh = await engine.fill({ prefix: edited, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'doc2' });
+  assert.equal(warm.text, fresh.text);
+  // an edit in the suffix (which comes first in the layout) invalidates everything
+  const s2 = await engine.fill({ prefix: edited, suffix: SUFFIX.replace('def ', 'def  '), mode: 'line', budgetMs: 10_000, cacheKey: 'doc2' });
+  assert.ok(s2.cachedTokens < 5, `cached ${s2.cachedTokens}`);
+});
+
+test('documents keep separate caches', { skip }, async () => {
+  engine.evict();
+  await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'x' });
+  await engine.fill({ prefix: 'const a = 1;\nconst b = ', suffix: ';\n', mode: 'line', budgetMs: 10_000, cacheKey: 'y' });
+  const back = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'x' });
+  assert.ok(back.cachedTokens > 100);
+});
+
+test('budget: a fill never overruns its budget by more than one forward pass', { skip }, async () => {
+  // one refinement step's time, measured here
+  const steps: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'span', maxTokens: 32, budgetMs: 10_000, cacheKey: 'b', decoding: 'sequential' });
+    steps.push(r.ms / Math.max(1, r.forwards));
+  }
+  const step = Math.max(...steps);
+  for (const budget of [10, 30, 60, 120]) {
+    const r = await engine.fill({ prefix: PREFIX + 'x', suffix: SUFFIX, mode: 'span', maxTokens: 96, budgetMs: budget, cacheKey: 'b', decoding: 'sequential' });
+    assert.ok(r.ms <= budget + 2 * step + 10, `budget ${budget} ms: took ${r.ms.toFixed(1)} ms (one step ~${step.toFixed(1)} ms)`);
+  }
+});
+
+test('cancellation: an aborted fill rejects within one step and the next fill works', { skip }, async () => {
+  const ac = new AbortController();
+  const p = engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'span', maxTokens: 96, budgetMs: 60_000, signal: ac.signal, cacheKey: 'c', decoding: 'sequential' });
+  setTimeout(() => ac.abort(), 30);
+  const t0 = performance.now();
+  await assert.rejects(p, (e: Error) => e.name === 'AbortError');
+  assert.ok(performance.now() - t0 < 2000);
+  const r = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 5000, cacheKey: 'c' });
+  assert.ok(r.text.length >= 0);
+});
+
+test('bad input: empty prefix and suffix, huge lines and NUL bytes give an answer, not a crash', { skip }, async () => {
+  for (const [p, s] of [['', ''], ['\0\0\0', '\0'], ['x'.repeat(200_000), 'y'.repeat(200_000)], ['\ud800abc', '\udfff']]) {
+    const r = await engine.fill({ prefix: p, suffix: s, mode: 'line', budgetMs: 3000, cacheKey: 'bad' });
+    assert.equal(typeof r.text, 'string');
+  }
+});
