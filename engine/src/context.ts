@@ -40,6 +40,7 @@ export function buildContext(
   suffix: string,
   limits: ContextLimits,
   startHint?: number,
+  heal = true,
 ): BuiltContext {
   const sp = tok.special;
   // Suffix: whole lines from the cursor while they fit.
@@ -62,9 +63,10 @@ export function buildContext(
   let tail = open.length > 0 ? tok.encode(open) : [];
   const maxTail = Math.floor(limits.maxTokens / 2);
   if (tail.length > maxTail) tail = tail.slice(-maxTail);
-  let heal: Uint8Array = new Uint8Array(0);
-  if (tail.length > 0) {
-    heal = tok.bytes[tail[tail.length - 1]];
+  const healing = heal;
+  let healBytes: Uint8Array = new Uint8Array(0);
+  if (tail.length > 0 && healing) {
+    healBytes = tok.bytes[tail[tail.length - 1]];
     tail = tail.slice(0, -1);
   }
   const budget = Math.max(16, limits.maxTokens - suf.length - 2 - tail.length);
@@ -115,5 +117,5 @@ export function buildContext(
     for (let i = parts.length - 1; i >= 0; i--) for (const id of parts[i]) pre.push(id);
   }
   const stable = [sp.suf, ...suf, sp.pre, ...pre];
-  return { stable, tail, heal, startOffset, suffixTokens: suf.length };
+  return { stable, tail, heal: healBytes, startOffset, suffixTokens: suf.length };
 }

@@ -14,10 +14,24 @@ import { sampleBlocks } from './sampler';
 import { type Kv, ModelSession } from './session';
 import { chooseMode, cutMultiline } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
-import type { Engine, EngineInfo, EngineOptions, FillRequest, FillResult } from './types';
+import type {
+  Engine,
+  EngineInfo,
+  EngineOptions,
+  FillRequest,
+  FillResult,
+  InfillCandidate,
+  InfillRequest,
+  InfillResult,
+  RefactorRequest,
+  RefactorResult,
+} from './types';
+import { type SamplerModel, type SamplerOptions } from './sampler';
+import { rewriteWindows } from './rewrite';
 
 export * from './types';
 export { CodeTokenizer } from './tokenizer';
+export { Deadline } from './budget';
 
 export interface ModelConfig {
   name: string;
@@ -31,6 +45,17 @@ export interface ModelConfig {
 const DEFAULT_BUDGET_MS = 1000;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 export class AbortError extends Error {
   constructor() {
@@ -84,7 +109,7 @@ export class DiffillEngine implements Engine {
   private readonly cache: KvCache;
   private queue: Promise<unknown> = Promise.resolve();
   private _info: EngineInfo;
-  private readonly maxContext: number;
+  readonly maxContext: number;
 
   constructor(
     readonly tok: CodeTokenizer,
@@ -129,11 +154,65 @@ export class DiffillEngine implements Engine {
     await this.session.dispose();
   }
 
-  /** Fills run one at a time (one ONNX session); a queued fill that was cancelled never starts. */
-  fill(req: FillRequest): Promise<FillResult> {
-    const run = this.queue.then(() => this.fillNow(req));
+  /** Work runs one request at a time (one ONNX session); a queued request that was cancelled never starts. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  fill(req: FillRequest): Promise<FillResult> {
+    return this.serial(() => this.fillNow(req));
+  }
+
+  infill(req: InfillRequest): Promise<InfillResult> {
+    return this.serial(() => this.infillNow(req));
+  }
+
+  refactor(req: RefactorRequest): Promise<RefactorResult> {
+    return this.serial(() => rewriteWindows(this, req));
+  }
+
+  /**
+   * The context for (prefix, suffix) with its KV cache, and a sampler model on top of it.
+   * Internal, shared by fill, infill and refactor.
+   */
+  async open(prefix: string, suffix: string, key: string, deadline: Deadline, signal: AbortSignal | undefined, heal = true) {
+    const B = this.conf.block_size;
+    const ctx = buildContext(
+      this.tok,
+      prefix,
+      suffix,
+      { maxTokens: this.maxContext, maxSuffixTokens: Math.min(160, Math.floor(this.maxContext / 3)) },
+      this.cache.startOffset(key),
+      heal,
+    );
+    const session = this.session;
+    const prepared = await this.cache.prepare(key, ctx.stable, ctx.startOffset, session);
+    if (signal?.aborted) throw new AbortError();
+    const base: Kv = ctx.tail.length > 0 ? await session.extend(ctx.tail, prepared.kv) : prepared.kv;
+    const sp = this.tok.special;
+    /** A fresh sampler model starting right after the context (several can share `base`). */
+    const model = (enough?: (toks: readonly number[]) => boolean): SamplerModel => {
+      let kv = base;
+      let last = sp.mid;
+      let positions = kv.length + 1;
+      return {
+        step: (block) => session.step([last, ...block], kv),
+        advance: async (block) => {
+          kv = await session.extend([last, ...block.slice(0, -1)], kv);
+          last = block[block.length - 1];
+          positions += block.length;
+        },
+        outOfTime: () => {
+          if (signal?.aborted) throw new AbortError();
+          if (positions + B > TRAINED_POSITIONS + B * 3) return true;
+          return deadline.cannotFit(session.predictStepMs());
+        },
+        enough,
+      };
+    };
+    return { ctx, prepared, model };
   }
 
   private async fillNow(req: FillRequest): Promise<FillResult> {
@@ -144,46 +223,23 @@ export class DiffillEngine implements Engine {
     const forwards0 = this.session.forwards;
     const mode = chooseMode(req.mode, req.prefix, req.suffix);
     const B = this.conf.block_size;
-    const key = req.cacheKey ?? '\0default';
-    const ctx = buildContext(
-      this.tok,
-      req.prefix,
-      req.suffix,
-      { maxTokens: this.maxContext, maxSuffixTokens: Math.min(160, Math.floor(this.maxContext / 3)) },
-      this.cache.startOffset(key),
-    );
-    const session = this.session;
-    const prepared = await this.cache.prepare(key, ctx.stable, ctx.startOffset, session);
-    if (signal?.aborted) throw new AbortError();
-    let kv: Kv = ctx.tail.length > 0 ? await session.extend(ctx.tail, prepared.kv) : prepared.kv;
-    let last = this.tok.special.mid;
+    const { ctx, prepared, model } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal);
     const openLine = req.prefix.slice(req.prefix.lastIndexOf('\n') + 1);
     const maxTokens = req.maxTokens ?? (mode === 'line' ? B : mode === 'multiline' ? 4 * B : 3 * B);
     const tok = this.tok;
-    let positions = kv.length + 1;
-    const res = await sampleBlocks(tok, {
-      step: (block) => session.step([last, ...block], kv),
-      advance: async (block) => {
-        kv = await session.extend([last, ...block.slice(0, -1)], kv);
-        last = block[block.length - 1];
-        positions += block.length;
+    const res = await sampleBlocks(
+      tok,
+      model((toks) => mode === 'multiline' && cutMultiline(this.textOf(toks, ctx.heal), openLine, req.suffix).cut),
+      {
+        mode,
+        blockSize: B,
+        threshold: req.threshold ?? 0.9,
+        window: 8,
+        sequential: req.decoding === 'sequential',
+        maxTokens,
+        heal: ctx.heal,
       },
-      outOfTime: () => {
-        if (signal?.aborted) throw new AbortError();
-        // stay inside the positions the model was trained on
-        if (positions + B > TRAINED_POSITIONS + B * 3) return true;
-        return deadline.cannotFit(session.predictStepMs());
-      },
-      enough: (toks) => mode === 'multiline' && cutMultiline(this.textOf(toks, ctx.heal), openLine, req.suffix).cut,
-    }, {
-      mode,
-      blockSize: B,
-      threshold: req.threshold ?? 0.9,
-      window: 8,
-      sequential: req.decoding === 'sequential',
-      maxTokens,
-      heal: ctx.heal,
-    });
+    );
     let text = res.healFailed ? '' : this.textOf(res.tokens, ctx.heal);
     if (mode === 'multiline') text = cutMultiline(text, openLine, req.suffix).text;
     const tokens = res.tokens.map((t, i) => ({ text: tok.decode([t]), p: res.probs[i] }));
@@ -200,8 +256,58 @@ export class DiffillEngine implements Engine {
     };
   }
 
+  private async infillNow(req: InfillRequest): Promise<InfillResult> {
+    const t0 = performance.now();
+    if (req.signal?.aborted) throw new AbortError();
+    const deadline = new Deadline(t0, req.budgetMs ?? DEFAULT_BUDGET_MS * 3);
+    const forwards0 = this.session.forwards;
+    const B = this.conf.block_size;
+    const { ctx, model } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0infill', deadline, req.signal);
+    const want = Math.max(1, Math.min(req.candidates ?? 4, 8));
+    const base: SamplerOptions = {
+      mode: 'span',
+      blockSize: B,
+      threshold: 0.9,
+      window: 8,
+      sequential: false,
+      maxTokens: req.maxTokens ?? 3 * B,
+      heal: ctx.heal,
+    };
+    // the greedy decodings first, then samples at rising temperature (deterministic seeds)
+    const plans: Array<[string, Partial<SamplerOptions>]> = [
+      ['parallel@0.9', {}],
+      ['sequential', { sequential: true }],
+      ['parallel@0.6', { threshold: 0.6 }],
+    ];
+    for (let i = 0; plans.length < 3 + 2 * want; i++) {
+      const seed = i + 1;
+      plans.push([`sample@0.8#${seed}`, { temperature: 0.8, random: seeded(seed) }]);
+    }
+    const seen = new Map<string, InfillCandidate>();
+    let truncated = false;
+    for (const [method, o] of plans) {
+      if (seen.size >= want || deadline.cannotFit(this.session.predictStepMs() * 2)) {
+        truncated = seen.size < want;
+        break;
+      }
+      const r = await sampleBlocks(this.tok, model(), { ...base, ...o });
+      if (r.healFailed || r.truncated) continue;
+      const text = this.textOf(r.tokens, ctx.heal);
+      if (text.trim() === '' || seen.has(text)) continue;
+      const score = r.probs.reduce((a, p) => a + Math.log(Math.max(p, 1e-9)), 0) / Math.max(1, r.probs.length);
+      seen.set(text, {
+        text,
+        score,
+        method,
+        tokens: r.tokens.map((t, i) => ({ text: this.tok.decode([t]), p: r.probs[i] })),
+      });
+    }
+    const candidates = [...seen.values()].sort((a, b) => b.score - a.score);
+    return { candidates, forwards: this.session.forwards - forwards0, ms: performance.now() - t0, truncated };
+  }
+
   /** Text of generated tokens with the healed bytes (already typed) taken off the front. */
-  private textOf(tokens: readonly number[], heal: Uint8Array): string {
+  textOf(tokens: readonly number[], heal: Uint8Array): string {
     const bytes = this.tok.bytesOf(tokens);
     return this.tok.decodeBytes(bytes.subarray(Math.min(heal.length, bytes.length)));
   }

@@ -25,6 +25,13 @@ export interface SamplerOptions {
   sequential: boolean;
   maxTokens: number;
   heal: Uint8Array;
+  /** First block's initial slots (<mask> = undecided); its length overrides blockSize for that block. */
+  init?: readonly number[];
+  /** false: never end early with <eot> (a rewrite of fixed length). Default true. */
+  allowEot?: boolean;
+  /** Sample instead of taking the argmax: temperature and a source of uniform numbers in [0, 1). */
+  temperature?: number;
+  random?: () => number;
 }
 
 export interface SamplerModel {
@@ -59,12 +66,23 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
   // allowed[t] for tokens that may be proposed at all (specials except <eot> are never proposed)
   const base = new Uint8Array(V).fill(1);
   for (let t = 0; t < V; t++) if (tok.isSpecial[t] && t !== sp.eot) base[t] = 0;
+  if (o.allowEot === false) base[sp.eot] = 0;
+  const pickFn = o.temperature && o.random ? (l: Float32Array, off: number, a: Uint8Array) => sampleRow(l, off, V, a, o.temperature!, o.random!) : (l: Float32Array, off: number, a: Uint8Array) => best(l, off, V, a);
+  let init = o.init;
   const isStop = (t: number) => t === sp.eot || (o.mode === 'line' && tok.hasNewline[t] === 1);
 
   while (out.length < o.maxTokens) {
-    const block = new Array<number>(B).fill(MASK);
-    const decided = new Uint8Array(B);
-    const conf = new Float32Array(B);
+    const block = init ? init.slice() : new Array<number>(B).fill(MASK);
+    const Bk = block.length;
+    const decided = new Uint8Array(Bk);
+    const conf = new Float32Array(Bk);
+    block.forEach((t, i) => {
+      if (t !== MASK) {
+        decided[i] = 1;
+        conf[i] = 1;
+      }
+    });
+    init = undefined;
     let stopAt = -1;
     for (;;) {
       let first = decided.indexOf(0);
@@ -83,10 +101,10 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
       const width = healing || o.sequential ? 1 : o.window;
       // eligible slots: the first `width` undecided
       const cand: Array<{ slot: number; tok: number; p: number }> = [];
-      for (let s = first, seen = 0; s < B && seen < width; s++) {
+      for (let s = first, seen = 0; s < Bk && seen < width; s++) {
         if (decided[s]) continue;
         seen++;
-        const [t, p] = best(logits, s * V, V, allowed);
+        const [t, p] = pickFn(logits, s * V, allowed);
         if (t < 0) continue;
         if (isStop(t) && s !== first) continue;
         cand.push({ slot: s, tok: t, p });
@@ -104,7 +122,7 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
         if (healing && c.slot === first) healLeft = consumeHeal(healLeft, tok.bytes[c.tok]);
       }
       first = decided.indexOf(0);
-      const upto = first < 0 ? B : first;
+      const upto = first < 0 ? Bk : first;
       const k = firstStop(block.slice(0, upto), isStop);
       if (k >= 0) {
         stopAt = k;
@@ -156,6 +174,27 @@ export function best(logits: Float32Array, off: number, V: number, allowed: Uint
   let sum = 0;
   for (let t = 0; t < V; t++) if (allowed[t]) sum += Math.exp(logits[off + t] - rowMax);
   return [arg, Math.exp(max - rowMax) / sum];
+}
+
+/** Samples one token of a logits row at a temperature; returns it with its (untempered) probability. */
+export function sampleRow(logits: Float32Array, off: number, V: number, allowed: Uint8Array, temp: number, random: () => number): [number, number] {
+  let rowMax = -Infinity;
+  for (let t = 0; t < V; t++) if (allowed[t] && logits[off + t] > rowMax) rowMax = logits[off + t];
+  if (rowMax === -Infinity) return [-1, 0];
+  let sumT = 0;
+  let sum = 0;
+  for (let t = 0; t < V; t++) {
+    if (!allowed[t]) continue;
+    sumT += Math.exp((logits[off + t] - rowMax) / temp);
+    sum += Math.exp(logits[off + t] - rowMax);
+  }
+  let u = random() * sumT;
+  for (let t = 0; t < V; t++) {
+    if (!allowed[t]) continue;
+    u -= Math.exp((logits[off + t] - rowMax) / temp);
+    if (u <= 0) return [t, Math.exp(logits[off + t] - rowMax) / sum];
+  }
+  return best(logits, off, V, allowed);
 }
 
 /** Tokens consistent with the remaining healed bytes h: t starts with h, or h starts with t. */

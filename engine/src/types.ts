@@ -84,9 +84,66 @@ export interface EngineOptions {
   onProgress?: (fraction: number, message: string) => void;
 }
 
+/** Random-span infill: candidates for the text between prefix and suffix, best first. */
+export interface InfillRequest {
+  prefix: string;
+  suffix: string;
+  /** How many distinct candidates to try for (default 4). */
+  candidates?: number;
+  budgetMs?: number;
+  signal?: AbortSignal;
+  cacheKey?: string;
+  maxTokens?: number;
+}
+
+export interface InfillCandidate {
+  text: string;
+  /** Mean log-probability of its tokens (higher is better). */
+  score: number;
+  /** How it was decoded (e.g. "parallel@0.9", "sample@0.7#2"). */
+  method: string;
+  tokens: Array<{ text: string; p: number }>;
+}
+
+export interface InfillResult {
+  candidates: InfillCandidate[];
+  forwards: number;
+  ms: number;
+  truncated: boolean;
+}
+
+/** Refactor in place: re-mask the tokens the model finds unlikely and denoise them again. */
+export interface RefactorRequest {
+  prefix: string;
+  selection: string;
+  suffix: string;
+  /** Rounds of score -> re-mask -> denoise (default 3). */
+  rounds?: number;
+  /** Tokens whose probability (masked, both sides visible) is below this are re-masked (default 0.05). */
+  threshold?: number;
+  /** At most this fraction of a window is re-masked per round (default 0.25). */
+  maxFraction?: number;
+  budgetMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RefactorResult {
+  /** The rewritten selection (equal to the input when nothing changed). */
+  text: string;
+  changed: boolean;
+  /** Each token of the original selection with the model's probability for it (the confidence view). */
+  original: Array<{ text: string; p: number; start: number; end: number }>;
+  rounds: number;
+  forwards: number;
+  ms: number;
+  truncated: boolean;
+}
+
 export interface Engine {
   readonly info: EngineInfo;
   fill(req: FillRequest): Promise<FillResult>;
+  infill(req: InfillRequest): Promise<InfillResult>;
+  refactor(req: RefactorRequest): Promise<RefactorResult>;
   /** Forget the KV cache of one key (document closed) or of all. */
   evict(cacheKey?: string): void;
   dispose(): Promise<void>;
