@@ -36,6 +36,8 @@ const HARD_TIMEOUT_MS = Number(process.env.DIFFILL_E2E_TIMEOUT_MS || 8 * 60_000)
 const FIRST_GHOST_MS = Number(process.env.DIFFILL_E2E_FIRST_GHOST_MS || 90_000);
 const GHOST_MS = Number(process.env.DIFFILL_E2E_GHOST_MS || 30_000);
 const LATENCY_BUDGET_MS = Number(process.env.DIFFILL_E2E_LATENCY_BUDGET_MS || 1000);
+// For development only: point the extension at a model folder instead of the one in the .vsix.
+const MODEL_PATH = process.env.DIFFILL_E2E_MODEL_PATH ? path.resolve(process.env.DIFFILL_E2E_MODEL_PATH) : null;
 
 const t0 = Date.now();
 const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`, ...a);
@@ -414,13 +416,22 @@ async function typeSlowly(text, { delay = 40, onKey, pauseAfter = null, pauseMs 
   }
 }
 
-/** Waits for non-empty ghost text; nudges with the explicit trigger (Alt+\) if it is slow. */
+/**
+ * Waits for non-empty ghost text; nudges with the explicit trigger (Alt+\) if it is slow. Gives up
+ * early, with the item's text, when the Diffill status-bar item reports an error.
+ */
 async function waitGhost(timeout) {
   const end = Date.now() + timeout;
   let nudged = Date.now();
+  let checked = 0;
   for (;;) {
     const g = await ghost();
     if (g.text.trim()) return g;
+    if (Date.now() - checked > 2000) {
+      checked = Date.now();
+      const s = await statusBarDiffill();
+      if (s && /\berror\b/i.test(`${s.text} ${s.aria}`)) throw new Error(`no ghost text: Diffill reports ${JSON.stringify(s.aria || s.text)}`);
+    }
     if (Date.now() > end) return null;
     if (Date.now() - nudged > 5000) { // an inline-suggestion trigger, as a user would press it
       await page.keyboard.press('Alt+Backslash');
@@ -456,7 +467,10 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
   await typeSlowly(prefix, { delay: frames ? 60 : 30, onKey: frames ? () => frame(90) : null });
   const started = Date.now();
   const g = await waitGhost(results.some((r) => r.name.includes('ghost') && r.status === 'passed') ? GHOST_MS : FIRST_GHOST_MS);
-  assert(g, `no ghost text appeared within the wait after typing ${JSON.stringify(prefix)} in ${file}`);
+  if (!g) {
+    const s = await statusBarDiffill();
+    throw new Error(`no ghost text appeared within the wait after typing ${JSON.stringify(prefix)} in ${file} (Diffill status: ${JSON.stringify(s && (s.aria || s.text))})`);
+  }
   log(`${lang}: ghost text after ${Date.now() - started} ms: ${JSON.stringify(g.text)}`);
   assert(g.onCursorLine, 'ghost text is not on the cursor line');
   if (frames) { for (let i = 0; i < 3; i++) await frame(250); }
@@ -619,6 +633,7 @@ async function statusBarScenario() {
   // A clip of the right end of the status bar, with the editor above it.
   const vp = page.viewportSize();
   await mediaShot('status-bar', { clip: { x: vp.width - 640, y: vp.height - 90, width: 640, height: 90 } });
+  assert(!/\berror\b/i.test(all), `the Diffill status-bar item reports an error: ${JSON.stringify(all)}`);
   assert(latency, `the Diffill status-bar item shows no latency figure: ${JSON.stringify(all)}`);
   assert(state, `the Diffill status-bar item shows no model state: ${JSON.stringify(all)}`);
 }
@@ -642,7 +657,8 @@ async function main() {
   fs.writeFileSync(dirs.config, 'auth: none\ncert: false\n');
   fs.writeFileSync(path.join(workspace, PY_FILE), PY_TEXT);
   fs.writeFileSync(path.join(workspace, TS_FILE), TS_TEXT);
-  fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+  const settings = { ...USER_SETTINGS, ...(MODEL_PATH ? { 'diffill.modelPath': MODEL_PATH } : {}) };
+  fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
 
   // The extension.
   const vsix = SELF_TEST ? buildStubVsix() : findVsix();
@@ -746,6 +762,9 @@ try {
 } finally {
   await stopAll();
   clearTimeout(hard);
+  try { // VS Code's logs, the extension's output channel among them (exthost*/diffill.diffill/).
+    fs.cpSync(path.join(RUN, 'user-data', 'logs'), path.join(ART, 'logs'), { recursive: true });
+  } catch {}
   log(`artifacts in ${path.relative(process.cwd(), ART) || ART}`);
   ok = summary();
 }
