@@ -28,11 +28,16 @@ KIND_P = (0.32, 0.24, 0.2, 0.14, 0.10)
 
 
 class Shard:
-    def __init__(self, path: str):
+    """Documents of one corpus file. With world > 1, rank r sees only documents i % world == r,
+    so the ranks of a distributed run read disjoint, deterministic parts of the corpus."""
+
+    def __init__(self, path: str, rank: int = 0, world: int = 1):
         self.tok = np.memmap(path + ".bin", dtype=np.uint16, mode="r")
         self.idx = np.fromfile(path + ".idx", dtype=np.int64)
         lens = np.diff(self.idx)
         self.docs = np.flatnonzero(lens >= 24)
+        if world > 1:
+            self.docs = self.docs[self.docs % world == rank]
         w = np.cumsum(lens[self.docs].astype(np.float64))
         self.cum = w / w[-1]  # documents drawn in proportion to their length
 
@@ -114,7 +119,7 @@ class FimStream(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         rng = np.random.default_rng([self.seed, self.rank, wid])
-        shards = [Shard(p) for p in self.paths]
+        shards = [Shard(p, self.rank, self.world) for p in self.paths]
         T = self.T
         while True:
             s = shards[rng.choice(len(shards), p=self.weights)]

@@ -47,7 +47,12 @@ def find_init(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--phase", choices=["nt", "diff"], required=True)
-    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--minutes", type=float, default=10, help="wall-clock limit of this run")
+    ap.add_argument("--tokens", type=float, default=0,
+                    help="planned tokens of this run: the schedule follows tokens, not time, so it is the same on any "
+                         "number of GPUs (0 = follow the wall clock)")
+    ap.add_argument("--final-eval", type=int, default=1, help="evaluate at the end of the run")
+    ap.add_argument("--check-sync", type=int, default=0, help="at the end, check all ranks hold identical weights")
     ap.add_argument("--data", default="/root/data")
     ap.add_argument("--out", default="/root/ckpt")
     ap.add_argument("--init", default="auto", help="auto | none | path (.pt full/compact or .onnx)")
@@ -149,7 +154,7 @@ def main():
 
     def lr_at(elapsed):
         w = min(1.0, (step + 1) / a.warmup)
-        frac = elapsed / budget
+        frac = (step * a.batch * a.seq / a.tokens) if a.tokens else elapsed / budget
         start = 1 - a.decay_frac
         if frac <= start:
             d = 1.0
@@ -170,7 +175,14 @@ def main():
 
     while True:
         elapsed = time.time() - t_start
-        if elapsed >= budget or stop["now"] or (a.max_steps and step >= a.max_steps):
+        done_tokens = a.tokens and step * a.batch * a.seq >= a.tokens
+        if ddp:  # every rank stops at the same step
+            flag = torch.tensor([float(elapsed >= budget or stop["now"])], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = flag.item() > 0
+        else:
+            out_of_time = elapsed >= budget or stop["now"]
+        if out_of_time or done_tokens or (a.max_steps and step >= a.max_steps):
             break
         lr = lr_at(elapsed)
         for g in opt.param_groups:
@@ -189,7 +201,7 @@ def main():
                 else:
                     loss = diffusion_loss(fwd, ids, tgt, b, cfg, a, device)
                 (loss / accum).backward()
-            tot += loss.item() / accum if (step % 20 == 0) else 0.0
+            tot += loss.item() / accum if ((step + 1) % 20 == 0) else 0.0
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -214,7 +226,16 @@ def main():
     if master:
         m = snapshot(final=True)
         print(f"done: {step} steps this run, {m['tokens']/1e9:.3f} B tokens in all", flush=True)
-        run_eval(model, a, cfg, ends, device, m["steps"], m["tokens"], logf, quick=False)
+        if a.final_eval:
+            run_eval(model, a, cfg, ends, device, m["steps"], m["tokens"], logf, quick=False)
+    if ddp and a.check_sync:
+        flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
+        sums = torch.stack([flat.sum(), (flat * flat).sum(), flat[::997].sum()])
+        allv = [torch.zeros_like(sums) for _ in range(world)]
+        dist.all_gather(allv, sums)
+        if master:
+            ok = all(torch.allclose(allv[0], v, rtol=0, atol=0) for v in allv)
+            print(f"sync check over {world} ranks: {'identical weights' if ok else 'MISMATCH'} {allv[0].tolist()}", flush=True)
     if ddp:
         dist.destroy_process_group()
 
