@@ -110,6 +110,7 @@ export class DiffillEngine implements Engine {
   private queue: Promise<unknown> = Promise.resolve();
   private _info: EngineInfo;
   readonly maxContext: number;
+  private readonly lineBlock: number;
 
   constructor(
     readonly tok: CodeTokenizer,
@@ -121,6 +122,7 @@ export class DiffillEngine implements Engine {
     this.cache = new KvCache(opts.cacheEntries ?? 4);
     const trained = (conf.max_context ?? TRAINED_POSITIONS) - conf.block_size;
     this.maxContext = Math.max(64, Math.min(opts.maxContextTokens ?? trained, trained));
+    this.lineBlock = opts.lineBlockSize ?? 16;
     this._info = {
       modelName: conf.name,
       modelDir: opts.modelDir,
@@ -225,14 +227,15 @@ export class DiffillEngine implements Engine {
     const B = this.conf.block_size;
     const { ctx, prepared, model } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal);
     const openLine = req.prefix.slice(req.prefix.lastIndexOf('\n') + 1);
-    const maxTokens = req.maxTokens ?? (mode === 'line' ? B : mode === 'multiline' ? 4 * B : 3 * B);
+    const maxTokens = req.maxTokens ?? (mode === 'line' ? 48 : mode === 'multiline' ? 4 * B : 3 * B);
     const tok = this.tok;
     const res = await sampleBlocks(
       tok,
       model((toks) => mode === 'multiline' && cutMultiline(this.textOf(toks, ctx.heal), openLine, req.suffix).cut),
       {
         mode,
-        blockSize: B,
+        // a line rarely needs more than 16 tokens: a smaller block makes every step cheaper
+        blockSize: mode === 'line' ? Math.min(this.lineBlock, B) : B,
         threshold: req.threshold ?? 0.9,
         window: 8,
         sequential: req.decoding === 'sequential',

@@ -138,7 +138,7 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
       return { tokens: out, probs, steps, truncated: false, healFailed: healLeft.length > 0 };
     }
     pushTokens(out, probs, block, conf);
-    if (o.mode === 'line' || out.length >= o.maxTokens || model.enough?.(out)) break;
+    if (out.length >= o.maxTokens || model.enough?.(out)) break;
     if (model.outOfTime()) return { tokens: out, probs, steps, truncated: true, healFailed: healLeft.length > 0 };
     await model.advance(block);
   }

@@ -78,6 +78,8 @@ export interface EngineOptions {
   warmup?: boolean;
   /** ONNX Runtime execution providers to try before 'cpu' (e.g. 'coreml', 'dml', 'cuda'). */
   executionProviders?: string[];
+  /** Block size of single-line fills (default 16; the model was trained on blocks of 8-32). */
+  lineBlockSize?: number;
   /** Documents whose KV cache is kept (default 4). */
   cacheEntries?: number;
   /** Progress while loading: a fraction 0..1 and a message. */

@@ -1,0 +1,65 @@
+"""Plots for the model card: the training curve (loss against tokens, per phase, with held-out exact
+match where evaluated) and the quality/latency trade-off of model sizes.
+
+Usage: python3 training/plot.py curve LOG.jsonl [LOG2.jsonl ...] --out models/<name>/training_curve.png
+       python3 training/plot.py pareto POINTS.json --out models/<name>/pareto.png
+POINTS.json: [{"name": ..., "params_m": ..., "p50_ms": ..., "em": ...}, ...]
+"""
+import argparse
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def curve(logs, out):
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    ax2 = ax.twinx()
+    colors = {"nt": "tab:blue", "diff": "tab:orange"}
+    seen = set()
+    for path in logs:
+        recs = [json.loads(l) for l in open(path) if l.strip()]
+        for ph in ("nt", "diff"):
+            pts = [(r["tokens"] / 1e9, r["loss"]) for r in recs if r.get("phase") == ph and "loss" in r and r["loss"] > 0]
+            if pts:
+                lab = {"nt": "next-token FIM loss", "diff": "block-diffusion loss"}[ph]
+                ax.plot(*zip(*pts), color=colors[ph], lw=1, label=None if lab in seen else lab)
+                seen.add(lab)
+        for r in recs:
+            if "eval" in r:
+                for k, v in r["eval"].items():
+                    if k.endswith("/line/ar") or k.endswith("/line/par"):
+                        m = "o" if k.startswith("py") else "s"
+                        ax2.scatter([r["tokens"] / 1e9], [v["em"] * 100], marker=m, color="tab:green", zorder=3)
+    ax.set_xlabel("tokens seen (billions)")
+    ax.set_ylabel("training loss (nats)")
+    ax2.set_ylabel("held-out full-line exact match, % (o Python, s TS/JS)", color="tab:green")
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out)
+
+
+def pareto(points_path, out):
+    pts = json.load(open(points_path))
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for p in pts:
+        ax.scatter([p["p50_ms"]], [p["em"] * 100], s=40 + p["params_m"] * 4)
+        ax.annotate(f'{p["name"]} ({p["params_m"]:.0f} M)', (p["p50_ms"], p["em"] * 100), textcoords="offset points", xytext=(6, 4))
+    ax.axvline(50, color="grey", ls="--", lw=1)
+    ax.set_xlabel("warm p50 latency on 2 CPU cores (ms)")
+    ax.set_ylabel("held-out full-line exact match (%)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["curve", "pareto"])
+    ap.add_argument("inputs", nargs="+")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    curve(a.inputs, a.out) if a.what == "curve" else pareto(a.inputs[0], a.out)
