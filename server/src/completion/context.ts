@@ -6,6 +6,8 @@
 
 /** Characters per token of the byte-level BPE on code, rounded up so the window is never short. */
 export const CHARS_PER_TOKEN = 4;
+/** Granularity of the prefix window's start, in characters. */
+export const PREFIX_GRID = 4096;
 /** Share of the context budget given to the text before the cursor. */
 export const PREFIX_SHARE = 0.75;
 
@@ -57,7 +59,10 @@ export function extractContext(text: string, offset: number, maxContextTokens: n
   const prefixChars = Math.floor(budget * PREFIX_SHARE);
   const suffixChars = budget - prefixChars;
 
-  let start = Math.max(0, at - prefixChars);
+  // The window's start snaps to a coarse grid, so it stays put while the user types: the engine
+  // keeps a KV cache of the context and reuses it only while the text before the cursor starts at
+  // the same place (it trims the window to its token budget itself).
+  let start = Math.max(0, Math.floor((at - prefixChars) / PREFIX_GRID) * PREFIX_GRID);
   if (start > 0) {
     // Start at a line boundary so the model never sees half a line (nor half a CRLF).
     const nl = text.indexOf('\n', start);
