@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { CHARS_PER_TOKEN, chooseMode, detectEol, extractContext } from '../../server/src/completion/context';
+import { CHARS_PER_TOKEN, PREFIX_GRID, chooseMode, detectEol, extractContext } from '../../server/src/completion/context';
 
 describe('extractContext', () => {
   test('splits at the cursor and describes the cursor line', () => {
@@ -20,9 +20,20 @@ describe('extractContext', () => {
     const text = line.repeat(2000);
     const offset = line.length * 1000;
     const c = extractContext(text, offset, 100);
-    assert.ok(c.prefix.length + c.suffix.length <= 100 * CHARS_PER_TOKEN);
+    // the prefix starts on a coarse grid (plus at most one line), the suffix is cut by the budget
+    assert.ok(c.prefix.length <= 100 * CHARS_PER_TOKEN + PREFIX_GRID + line.length);
+    assert.ok(c.suffix.length <= 100 * CHARS_PER_TOKEN);
     assert.ok(c.prefix.startsWith('x = '), 'prefix starts at a line start');
     assert.ok(c.suffix.endsWith('filler'), 'suffix ends at a line end');
+  });
+
+  test('typing does not move the start of the prefix window (the KV cache survives)', () => {
+    const line = 'x = 1234567890  # filler\n';
+    const text = line.repeat(2000);
+    const offset = line.length * 1000 + 4;
+    const a = extractContext(text, offset, 100);
+    const b = extractContext(text.slice(0, offset) + 'abc' + text.slice(offset), offset + 3, 100);
+    assert.equal(b.prefix, a.prefix + 'abc');
   });
 
   test('CRLF documents are fed to the model with LF and remembered as CRLF', () => {
