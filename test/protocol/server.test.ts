@@ -11,10 +11,11 @@ import { DEFAULT_SETTINGS, type DiffillSettings, type StatusParams } from '../..
 import { LspClient, RpcResponseError } from './lspClient';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER = path.join(ROOT, 'dist', 'server.js');
+/** DIFFILL_SERVER=/abs/extension/dist/server.js tests another build (say, one unpacked from a .vsix). */
+const SERVER = process.env.DIFFILL_SERVER ? path.resolve(process.env.DIFFILL_SERVER) : path.join(ROOT, 'dist', 'server.js');
 /** DIFFILL_TEST_MODEL=/abs/model/dir runs these tests on another model than the shipped one. */
 const OTHER_MODEL = process.env.DIFFILL_TEST_MODEL ? path.resolve(process.env.DIFFILL_TEST_MODEL) : undefined;
-const MODEL = OTHER_MODEL ?? findEmbeddedModel(path.join(ROOT, 'models'));
+const MODEL = OTHER_MODEL ?? findEmbeddedModel(path.join(path.dirname(SERVER), '..', 'models'));
 
 const noServer = existsSync(SERVER) ? false : `${path.relative(ROOT, SERVER)} is not built: run \`npm run build\``;
 const noModel = MODEL && existsSync(path.join(MODEL, 'model.onnx')) ? false : 'no model yet: no models/<name>/model.onnx (the model issue ships one)';
