@@ -57,6 +57,12 @@ export function scriptedEngine(
         mode: req.mode === 'span' || req.mode === 'multiline' ? req.mode : 'line',
       };
     },
+    async infill() {
+      throw new Error('the scripted engine only fills');
+    },
+    async refactor() {
+      throw new Error('the scripted engine only fills');
+    },
     evict() {},
     async dispose() {
       engine.disposed = true;
