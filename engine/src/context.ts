@@ -1,13 +1,14 @@
 /**
  * Turns (prefix, suffix) into the model's context, laid out as training did:
  *
- *     <suf> suffix <pre> prefix-lines | open-line-tokens | <mid> block...
- *     '------------ stable -----------' '---- tail -----'
+ *     <suf> suffix <pre> prefix-lines open-line-tokens | healed token | <mid> block...
+ *     '------------------ stable ------------------'
  *
- * `stable` ends at the last line break before the cursor, so typing on the current line leaves it
- * unchanged and its KV cache is reused as is; `tail` (the line being typed, minus the healed token)
- * is re-fed per request. Token healing: when the cursor is not at a line start, the last token of
- * the line is backed off and the sampler constrains the first generated token(s) to extend it.
+ * Everything but the healed token is `stable` and lives in the KV cache: typing inside a word
+ * changes only the healed token, so the context costs nothing; a new word appends a token or two.
+ * Token healing: when the cursor is not at a line start, the last token of the line is backed off
+ * and the sampler constrains the first generated token(s) to extend it. (`tail` is kept for
+ * callers that feed extra tokens per request; buildContext leaves it empty.)
  *
  * The prefix window is sticky: it starts at a line start and moves only when the context outgrows
  * its budget, so the cache survives thousands of keystrokes in long files.
@@ -116,6 +117,8 @@ export function buildContext(
     pre = [];
     for (let i = parts.length - 1; i >= 0; i--) for (const id of parts[i]) pre.push(id);
   }
-  const stable = [sp.suf, ...suf, sp.pre, ...pre];
-  return { stable, tail, heal: healBytes, startOffset, suffixTokens: suf.length };
+  // The open line's tokens join the cached part too: typing inside a word changes only the healed
+  // token (no model call for the context), a new word adds a token or two (a one-token extension).
+  const stable = [sp.suf, ...suf, sp.pre, ...pre, ...tail];
+  return { stable, tail: [], heal: healBytes, startOffset, suffixTokens: suf.length };
 }

@@ -12,16 +12,17 @@ test('layout: <suf> suffix <pre> prefix, the open line in the tail', () => {
   assert.equal(c.stable[0], SP.suf);
   assert.equal(tok.decode(c.stable.slice(1, 1 + c.suffixTokens)), '\nc = 3\n');
   assert.equal(c.stable[1 + c.suffixTokens], SP.pre);
-  assert.equal(tok.decode(c.stable.slice(2 + c.suffixTokens)), 'a = 1\n');
-  // tail + healed token = the open line
-  assert.equal(tok.decode(c.tail) + tok.decodeBytes(c.heal), 'b = ');
+  // prefix lines + open line = the prefix, with the healed token backed off
+  assert.equal(tok.decode(c.stable.slice(2 + c.suffixTokens)) + tok.decodeBytes(c.heal), 'a = 1\nb = ');
 });
 
-test('typing on the current line leaves the stable part unchanged (its KV cache is reused)', () => {
+test('typing on the current line only touches the last tokens of the cached part', () => {
   const pre = 'import os\n\ndef main():\n    x = fo';
   const a = buildContext(tok, pre, '\n', limits);
-  const b = buildContext(tok, pre + 'o(', '\n', limits, a.startOffset);
-  assert.deepEqual(b.stable, a.stable);
+  const b = buildContext(tok, pre + 'o', '\n', limits, a.startOffset);
+  let common = 0;
+  while (common < a.stable.length && a.stable[common] === b.stable[common]) common++;
+  assert.ok(common >= a.stable.length - 1, `common ${common} of ${a.stable.length}`);
   // a new line extends the stable part: the old one is a prefix of the new one
   const c = buildContext(tok, pre + 'o()\n    ', '\n', limits, a.startOffset);
   assert.deepEqual(c.stable.slice(0, a.stable.length), a.stable);
@@ -32,7 +33,7 @@ test('healing: no healing at a line start; the last token otherwise', () => {
   assert.equal(buildContext(tok, 'x = 1\n', '', limits).heal.length, 0);
   const c = buildContext(tok, 'x = 1\n    ret', '', limits);
   assert.equal(tok.decodeBytes(c.heal), ' ret');
-  assert.equal(tok.decode(c.tail) + ' ret', '    ret');
+  assert.ok(tok.decode(c.stable).endsWith('x = 1\n   '));
 });
 
 test('budget: long prefixes are windowed at a line start and the window is sticky', () => {
