@@ -206,10 +206,11 @@ export class DiffillEngine implements Engine {
           last = block[block.length - 1];
           positions += block.length;
         },
-        outOfTime: () => {
+        outOfTime: (next) => {
           if (signal?.aborted) throw new AbortError();
           if (positions + B > TRAINED_POSITIONS + B * 3) return true;
-          return deadline.cannotFit(session.predictStepMs());
+          const step = session.predictStepMs();
+          return deadline.cannotFit(next === 'advance' ? step + session.predictExtendMs(B + 1) : step);
         },
         enough,
       };
@@ -223,6 +224,7 @@ export class DiffillEngine implements Engine {
     if (signal?.aborted) throw new AbortError();
     const deadline = new Deadline(t0, req.budgetMs ?? DEFAULT_BUDGET_MS);
     const forwards0 = this.session.forwards;
+    this.session.resetMax();
     const mode = chooseMode(req.mode, req.prefix, req.suffix);
     const B = this.conf.block_size;
     const { ctx, prepared, model } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal);

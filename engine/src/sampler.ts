@@ -39,8 +39,9 @@ export interface SamplerModel {
   step(block: readonly number[]): Promise<Float32Array>;
   /** Appends a fully decided block to the context (the next block follows it). */
   advance(block: readonly number[]): Promise<void>;
-  /** True when no further forward pass fits (deadline); throws when cancelled. */
-  outOfTime(): boolean;
+  /** True when the next forward pass (a refinement step, or appending a block) would end past the
+   * deadline; throws when cancelled. */
+  outOfTime(next?: 'step' | 'advance'): boolean;
   /** Called after each finished block with the tokens so far; return true to stop early. */
   enough?(tokens: readonly number[]): boolean;
 }
@@ -139,7 +140,7 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
     }
     pushTokens(out, probs, block, conf);
     if (out.length >= o.maxTokens || model.enough?.(out)) break;
-    if (model.outOfTime()) return { tokens: out, probs, steps, truncated: true, healFailed: healLeft.length > 0 };
+    if (model.outOfTime('advance')) return { tokens: out, probs, steps, truncated: true, healFailed: healLeft.length > 0 };
     await model.advance(block);
   }
   return { tokens: out, probs, steps, truncated: false, healFailed: healLeft.length > 0 };

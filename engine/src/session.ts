@@ -33,6 +33,12 @@ export class ModelSession {
   private extendMsPerToken = 0;
   private extendFixedMs = 0;
   forwards = 0;
+  /** Longest forward pass since the last resetMax(), ms (tests check budgets against it). */
+  maxForwardMs = 0;
+
+  resetMax(): void {
+    this.maxForwardMs = 0;
+  }
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -86,6 +92,7 @@ export class ModelSession {
     );
     const ms = performance.now() - t0;
     this.forwards++;
+    this.maxForwardMs = Math.max(this.maxForwardMs, ms);
     // per-token cost and fixed cost, learned from calls of different sizes
     const per = n > 1 ? ms / n : this.extendMsPerToken || ms;
     this.extendMsPerToken = ema(this.extendMsPerToken, Math.min(per, ms));
@@ -107,8 +114,10 @@ export class ModelSession {
       { input_ids: idsTensor(tokens), past_kv: past.tensor, new_mask: new ort.Tensor('bool', mask, [n, n]) },
       ['logits'],
     );
-    this.stepMs = ema(this.stepMs, performance.now() - t0);
+    const ms = performance.now() - t0;
+    this.stepMs = ema(this.stepMs, ms);
     this.forwards++;
+    this.maxForwardMs = Math.max(this.maxForwardMs, ms);
     return out.logits.data as Float32Array;
   }
 
