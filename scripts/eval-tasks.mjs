@@ -10,9 +10,11 @@ import * as path from 'node:path';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
+const ti = args.indexOf('--thresholds');
+const thresholds = ti >= 0 ? args[ti + 1].split(',').map(Number) : [0.9];
 const li = args.indexOf('--limit');
 const limit = li >= 0 ? Number(args[li + 1]) : Infinity;
-let tasksPath = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--limit');
+let tasksPath = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--limit' && args[i - 1] !== '--thresholds');
 if (!tasksPath) {
   const root = path.join(import.meta.dirname, '..', 'models');
   const dir = fs.readdirSync(root).sort().find((d) => fs.existsSync(path.join(root, d, 'eval_tasks.jsonl')));
@@ -38,9 +40,10 @@ const norm = (s, kind) =>
   kind === 'multi' ? s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, '')).join('\n') : s.split('\n')[0].replace(/\s+$/, '');
 
 const results = {};
-for (const decoding of ['parallel', 'sequential']) {
+const runs = [...thresholds.map((t) => [t === 0.9 ? 'parallel' : `parallel@${t}`, 'parallel', t]), ['sequential', 'sequential', 0.9]];
+for (const [decoding, how, threshold] of runs) {
   const outPath = path.join(tmp, `${decoding}.jsonl`);
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', '60000', '--decoding', decoding], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', '60000', '--decoding', how, '--threshold', String(threshold)], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) process.exit(r.status ?? 1);
   const got = new Map(fs.readFileSync(outPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((o) => [o.task_id, o]));
   for (const t of tasks) {
@@ -53,7 +56,14 @@ for (const decoding of ['parallel', 'sequential']) {
     cell.ms += o.ms;
   }
 }
+const extra = (v) =>
+  Object.fromEntries(
+    Object.entries(v)
+      .filter(([d]) => d.startsWith('parallel@'))
+      .flatMap(([d, c]) => [[`em_${d}`, c.hits / c.n], [`steps_${d}`, c.steps / c.n]]),
+  );
 const rows = Object.entries(results).map(([k, v]) => ({
+  ...extra(v),
   task: k,
   n: v.parallel.n,
   em_parallel: v.parallel.hits / v.parallel.n,
@@ -67,6 +77,7 @@ if (json) console.log(JSON.stringify(rows));
 else {
   console.log('task              n    EM par   EM seq   steps par  steps seq   ms par   ms seq');
   for (const r of rows) {
-    console.log(`${r.task.padEnd(16)} ${String(r.n).padStart(3)}   ${(r.em_parallel * 100).toFixed(1).padStart(5)}%   ${(r.em_sequential * 100).toFixed(1).padStart(5)}%   ${r.steps_parallel.toFixed(2).padStart(8)}  ${r.steps_sequential.toFixed(2).padStart(8)}  ${r.ms_parallel.toFixed(0).padStart(6)}  ${r.ms_sequential.toFixed(0).padStart(6)}`);
+    const ex = Object.entries(r).filter(([k]) => k.includes('@')).map(([k, v]) => `${k}=${k.startsWith('em') ? (v * 100).toFixed(1) + '%' : v.toFixed(2)}`).join(' ');
+    console.log(`${r.task.padEnd(16)} ${String(r.n).padStart(3)}   ${(r.em_parallel * 100).toFixed(1).padStart(5)}%   ${(r.em_sequential * 100).toFixed(1).padStart(5)}%   ${r.steps_parallel.toFixed(2).padStart(8)}  ${r.steps_sequential.toFixed(2).padStart(8)}  ${r.ms_parallel.toFixed(0).padStart(6)}  ${r.ms_sequential.toFixed(0).padStart(6)}  ${ex}`);
   }
 }
