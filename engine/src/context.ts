@@ -77,7 +77,7 @@ export function buildContext(
     let n = 0;
     let end = lineStart;
     while (end > from) {
-      const s = prefix.lastIndexOf('\n', end - 2) + 1;
+      const s = (end >= 2 ? prefix.lastIndexOf('\n', end - 2) + 1 : 0);
       const start = Math.max(s, from);
       const ids = tok.encodeLine(prefix.slice(Math.max(start, end - MAX_LINE), end));
       n += ids.length;
@@ -106,7 +106,7 @@ export function buildContext(
     let n = 0;
     let end = lineStart;
     while (end > 0) {
-      const s = prefix.lastIndexOf('\n', end - 2) + 1;
+      const s = (end >= 2 ? prefix.lastIndexOf('\n', end - 2) + 1 : 0);
       const ids = tok.encodeLine(prefix.slice(Math.max(s, end - MAX_LINE), end));
       if (n + ids.length > cap) break;
       n += ids.length;

@@ -63,3 +63,23 @@ test('huge lines are cut, not encoded whole', () => {
   assert.ok(performance.now() - t0 < 2000);
   assert.ok(c.stable.length + c.tail.length <= limits.maxTokens + 16);
 });
+
+test('a prefix that starts with blank lines terminates (regression: endless loop at offset 1)', () => {
+  for (const p of ['\nx', '\n\n\ny = 1\nz', '\n']) {
+    const c = buildContext(tok, p, '', limits);
+    assert.equal(tok.decode(c.stable.slice(2)) + tok.decodeBytes(c.heal), p);
+  }
+});
+
+test('property: any prefix/suffix terminates and the cached part + healed token round-trips', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const alphabet = ['\n', '\n', ' ', '    ', 'x', 'ret', '(', ')', ':', 'é', '\t', '\r\n'];
+  for (let i = 0; i < 300; i++) {
+    const gen = () => Array.from({ length: Math.floor(rnd() * 40) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+    const p = gen();
+    const s = gen();
+    const c = buildContext(tok, p, s, { maxTokens: 400, maxSuffixTokens: 60 });
+    assert.equal(tok.decode(c.stable.slice(2 + c.suffixTokens)) + tok.decodeBytes(c.heal), p);
+  }
+});
