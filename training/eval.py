@@ -110,6 +110,7 @@ def main():
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--methods", default="par,seq")
+    ap.add_argument("--kinds", default="line,rest,multi")
     ap.add_argument("--tasks-out", default=None)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -118,7 +119,7 @@ def main():
     tok = Tokenizer.from_file(a.tokenizer)
     ends = line_table(a.tokenizer, model.cfg.vocab)
     res = run_all(model, tok, ends, a.data, device, n=a.n, methods=tuple(a.methods.split(",")),
-                  text_tasks_out=a.tasks_out)
+                  kinds=tuple(a.kinds.split(",")), text_tasks_out=a.tasks_out)
     for k, v in res.items():
         print(f"{k:22s} em {v['em']*100:5.1f}%  forwards {v['forwards']:5.2f}  tokens {v['tokens']:5.2f}")
     if a.out:
