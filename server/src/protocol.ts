@@ -24,6 +24,80 @@ export interface StatusParams {
   model?: string;
 }
 
+// ---- selection commands (Infill Selection, Refactor Selection, the confidence view) -----------
+
+/** LSP's Position and Range, restated so this module stays free of imports. */
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+export interface LspRange {
+  start: LspPosition;
+  end: LspPosition;
+}
+
+export interface SelectionParams {
+  textDocument: { uri: string; version?: number };
+  /** The selection; an empty range is a cursor (infill inserts there). */
+  range: LspRange;
+  /** A client-chosen `$/progress` token (LSP WorkDoneProgressParams); else the server creates one. */
+  workDoneToken?: string | number;
+}
+
+/** Client → server: candidates for the text of `range`, regenerated from the text around it. */
+export const InfillSpanRequestMethod = 'diffill/infillSpan';
+
+export interface InfillSpanParams extends SelectionParams {
+  /** How many distinct candidates to try for (1-8, default 4). */
+  candidates?: number;
+}
+
+export interface InfillSpanResult {
+  /** Best first; each replaces exactly `range`. Line breaks follow the document's. */
+  candidates: Array<{ text: string; score: number }>;
+  /** The document version the candidates were computed on. */
+  version: number;
+  ms: number;
+  /** True when the deadline cut the search short. */
+  truncated: boolean;
+}
+
+/** Client → server: the selection rewritten by re-masking the tokens the model finds unlikely. */
+export const RefactorRequestMethod = 'diffill/refactor';
+
+export interface RefactorParams extends SelectionParams {
+  /** Only score the selection's tokens (the confidence view); no rewrite, no edits. */
+  scoreOnly?: boolean;
+}
+
+export interface RefactorResult {
+  /** Edits inside `range` (none when nothing changed); applied together they give `newText`. */
+  edits: Array<{ range: LspRange; newText: string }>;
+  /** The whole rewritten selection. */
+  newText: string;
+  changed: boolean;
+  /** The model's probability of each token of the original selection (both sides visible). */
+  confidence: Array<{ range: LspRange; p: number }>;
+  /** The document version the result was computed on. */
+  version: number;
+  ms: number;
+  truncated: boolean;
+}
+
+/** `data.reason` of the ResponseError a selection command is refused with. */
+export type SelectionErrorReason =
+  | 'no-document'
+  | 'bad-range'
+  | 'empty-document'
+  | 'empty-selection'
+  | 'too-many-lines'
+  | 'binary'
+  | 'no-model'
+  | 'outdated';
+
+/** Selections longer than this many lines are refused. */
+export const MAX_SELECTION_LINES = 5000;
+
 // ---- settings ---------------------------------------------------------------------------------
 
 /** The languages Diffill activates on (VS Code language ids). */

@@ -19,6 +19,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { loadEngine } from '../../engine/src/index';
+import { registerSelectionCommands } from './commands';
 import { CompletionPipeline } from './completion/pipeline';
 import { offsetOf } from './documents';
 import { EngineHost, type LoadEngine, defaultModelsRoot } from './engineHost';
@@ -135,6 +136,8 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
       return [];
     }
   });
+
+  registerSelectionCommands({ connection, documents, host, settings: () => settings, log });
 
   connection.onShutdown(async () => {
     pipeline.cancelAll();
