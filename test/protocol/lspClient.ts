@@ -31,6 +31,8 @@ export interface Notification {
 export class LspClient {
   readonly proc: ChildProcessWithoutNullStreams;
   readonly notifications: Notification[] = [];
+  /** Requests the server sent (workDoneProgress/create, applyEdit, …), each answered with null. */
+  readonly serverRequests: Notification[] = [];
   /** Everything the server wrote on stderr. */
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -185,6 +187,7 @@ export class LspClient {
   private dispatch(msg: any): void {
     if (msg.id !== undefined && msg.method !== undefined) {
       // A request from the server (registerCapability, workDoneProgress/create, …): accept it.
+      this.serverRequests.push({ method: msg.method, params: msg.params });
       this.write({ jsonrpc: '2.0', id: msg.id, result: null });
       return;
     }
