@@ -4,12 +4,14 @@ const vscode = require('vscode');
 
 const CANNED = [
   [/return 2 \* math\.$/, 'pi * radius'],
+  [/return 2 \*$/, 'radius + 1'], // typing ' ' next contradicts it: it must vanish
   [/return text\.$/, 'split("").reverse().join("");'],
   [/def diameter\($/, 'r: float) -> float:'],
 ];
-// DIFFILL_E2E_STUB_STALE=1 plants the bug the stale-suggestion check exists to catch: the last
-// completion is served again for any later request in the same document.
-const STALE = process.env.DIFFILL_E2E_STUB_STALE === '1';
+// DIFFILL_E2E_STUB_STALE plants the bugs the stale-suggestion check exists to catch: =1 serves the
+// last completion again for any later request on the same line; =advance serves its rest, advanced
+// by as many characters as the cursor moved, whatever was typed (a careless typed-ahead cache).
+const STALE = process.env.DIFFILL_E2E_STUB_STALE || '';
 let last = null;
 
 function activate(context) {
@@ -29,8 +31,12 @@ function activate(context) {
         const hit = CANNED.find(([re]) => re.test(before));
         item.text = `$(sparkle) Diffill: stub ready · ${Date.now() - t0} ms`;
         let text = hit ? hit[1] : null;
-        if (STALE && !text && last && last.uri === doc.uri.toString() && last.line === pos.line) text = last.text;
-        if (text) last = { uri: doc.uri.toString(), line: pos.line, text };
+        if (STALE && !text && last && last.uri === doc.uri.toString() && last.line === pos.line) {
+          const moved = pos.character - last.col;
+          if (STALE === 'advance') return moved > 0 && moved < last.text.length ? [new vscode.InlineCompletionItem(last.text.slice(moved), new vscode.Range(pos, pos))] : [];
+          text = last.text;
+        }
+        if (text) last = { uri: doc.uri.toString(), line: pos.line, col: pos.character, text };
         return text ? [new vscode.InlineCompletionItem(text, new vscode.Range(pos, pos))] : [];
       },
     },
