@@ -1,7 +1,7 @@
 /**
  * Owns the engine: finds the model, loads it in the background, reloads it when the settings that
- * shape it change, and reports where it stands. A model that fails to load leaves the server up
- * with completions off.
+ * shape it change or when the model files change on disk (`watch`), and reports where it stands.
+ * A model that fails to load leaves the server up with completions off, until its files are fixed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -64,12 +64,44 @@ export function resolveModelDir(modelPath: string, root: string): { dir: string 
   return { dir: p };
 }
 
+/**
+ * Size, mtime and inode of each model file ('-' for a missing one): it changes when a file is
+ * written, replaced, removed or added, and costs three stat calls.
+ */
+export function modelFingerprint(dir: string): string {
+  return MODEL_FILES.map((f) => {
+    try {
+      const st = fs.statSync(path.join(dir, f));
+      return `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      return '-';
+    }
+  }).join('|');
+}
+
+export interface WatchOptions {
+  /** Re-check the model files this often (catches what fs.watch misses: a folder created later, network drives). */
+  pollMs: number;
+  /** Reload only once the files stopped changing for this long (a copy in progress). */
+  settleMs: number;
+}
+
+export const DEFAULT_WATCH: WatchOptions = { pollMs: 2000, settleMs: 500 };
+
+type ModelSettings = Pick<DiffillSettings, 'modelPath' | 'threads' | 'maxContextTokens'>;
+
 export class EngineHost {
   private engine: Engine | undefined;
   private loadedKey: string | undefined;
   private generation = 0;
   private pending: Promise<void> = Promise.resolve();
   private _state: EngineState = { phase: 'idle' };
+  private settings: ModelSettings | undefined;
+  private watching: WatchOptions | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private watcher: fs.FSWatcher | undefined;
+  private watchedDir: string | undefined;
 
   constructor(
     private readonly loadEngine: LoadEngine,
@@ -92,27 +124,92 @@ export class EngineHost {
    * (Re)loads the engine when the model folder, the thread count or the context size changed.
    * Resolves when that load finished (or failed: see `state`). Never rejects.
    */
-  configure(settings: Pick<DiffillSettings, 'modelPath' | 'threads' | 'maxContextTokens'>): Promise<void> {
-    const resolved = resolveModelDir(settings.modelPath, this.modelsRoot);
-    const key = JSON.stringify([resolved, settings.threads, settings.maxContextTokens]);
+  configure(settings: ModelSettings): Promise<void> {
+    this.settings = settings;
+    const { resolved, key } = this.keyOf(settings);
     if (key === this.loadedKey) return this.pending;
     this.loadedKey = key;
     const gen = ++this.generation;
     this.pending = this.load(gen, resolved, settings);
+    this.rewatch(resolved);
     return this.pending;
   }
 
   /** Loads again whatever the settings say (the model files were fixed). */
-  retry(settings: Pick<DiffillSettings, 'modelPath' | 'threads' | 'maxContextTokens'>): Promise<void> {
+  retry(settings: ModelSettings): Promise<void> {
     this.loadedKey = undefined;
     return this.configure(settings);
   }
 
+  /**
+   * Reloads when the model files change: a broken model recovers once it is fixed, a replaced one
+   * is picked up. fs.watch on the model folder reacts at once; a poll backs it up.
+   */
+  watch(options: WatchOptions = DEFAULT_WATCH): void {
+    this.watching = options;
+    clearInterval(this.pollTimer);
+    this.pollTimer = setInterval(() => this.poll(), options.pollMs);
+    this.pollTimer.unref?.();
+    if (this.settings) this.rewatch(this.keyOf(this.settings).resolved);
+  }
+
   async dispose(): Promise<void> {
+    this.watching = undefined;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.settleTimer);
+    this.watcher?.close();
+    this.watcher = undefined;
     this.generation++;
     const old = this.engine;
     this.engine = undefined;
     await old?.dispose().catch(() => undefined);
+  }
+
+  /** What decides a (re)load: the folder the settings point at, its files, the engine options. */
+  private keyOf(settings: ModelSettings): { resolved: { dir: string } | { error: string }; key: string } {
+    const resolved = resolveModelDir(settings.modelPath, this.modelsRoot);
+    const files = 'dir' in resolved ? modelFingerprint(resolved.dir) : '';
+    return { resolved, key: JSON.stringify([resolved, files, settings.threads, settings.maxContextTokens]) };
+  }
+
+  private poll(): void {
+    if (!this.settings || this.settleTimer) return;
+    const { resolved, key } = this.keyOf(this.settings);
+    this.rewatch(resolved);
+    if (key !== this.loadedKey) this.settle();
+  }
+
+  /** (Re)starts the settle timer: reload once nothing changed for settleMs. */
+  private settle(): void {
+    if (!this.watching) return;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      if (!this.settings) return;
+      if (this.keyOf(this.settings).key === this.loadedKey) return;
+      this.log.info('model files changed: reloading');
+      void this.configure(this.settings);
+    }, this.watching.settleMs);
+    this.settleTimer.unref?.();
+  }
+
+  private rewatch(resolved: { dir: string } | { error: string }): void {
+    if (!this.watching) return;
+    const dir = 'dir' in resolved ? resolved.dir : existingFolder(this.settings?.modelPath);
+    if (dir === this.watchedDir && this.watcher) return;
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.watchedDir = dir;
+    if (!dir) return;
+    try {
+      this.watcher = fs.watch(dir, { persistent: false }, () => this.settle());
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined; // the poll sets it up again
+      });
+    } catch {
+      this.watcher = undefined; // not watchable (gone, no permission): the poll still runs
+    }
   }
 
   private async load(
@@ -173,6 +270,16 @@ export class EngineHost {
     if (gen !== this.generation) return;
     this._state = state;
     this.onChange(state, false);
+  }
+}
+
+/** modelPath itself when it is an existing absolute folder (its files are missing), else undefined. */
+function existingFolder(modelPath: string | undefined): string | undefined {
+  if (!modelPath || !path.isAbsolute(modelPath)) return undefined;
+  try {
+    return fs.statSync(modelPath).isDirectory() ? path.normalize(modelPath) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -9,8 +9,10 @@ import {
   type InitializeParams,
   type InitializeResult,
   type InlineCompletionItem,
+  type InlineCompletionParams,
   type CancellationToken,
   createConnection,
+  InlineCompletionRequest,
   LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
@@ -23,6 +25,7 @@ import { registerSelectionCommands } from './commands';
 import { CompletionPipeline } from './completion/pipeline';
 import { offsetOf } from './documents';
 import { EngineHost, type LoadEngine, defaultModelsRoot } from './engineHost';
+import { parseFaults, withFaults } from './faults';
 import { type Logger, createLogger, describeError } from './log';
 import {
   type DiffillSettings,
@@ -32,6 +35,7 @@ import {
   normalizeSettings,
 } from './protocol';
 import { StatusReporter } from './status';
+import { guardedTransport } from './transport';
 
 export const SERVER_NAME = 'diffill';
 export const SERVER_VERSION = '0.1.0';
@@ -41,7 +45,12 @@ export interface ServerDeps {
   modelsRoot: string;
 }
 
-export function startServer(connection: Connection, deps: ServerDeps): void {
+export interface StartedServer {
+  /** A warning for the log: the LSP log once the client initialized, stderr before. */
+  warn(message: string): void;
+}
+
+export function startServer(connection: Connection, deps: ServerDeps): StartedServer {
   const documents = new TextDocuments(TextDocument);
   let settings: DiffillSettings = normalizeSettings(undefined);
   const log: Logger = createLogger(
@@ -70,8 +79,10 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
     void host.configure(settings);
   };
 
+  let initialized = false;
   connection.onInitialize((params: InitializeParams): InitializeResult => {
-    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    initialized = true;
+    const init = params?.initializationOptions as { settings?: unknown } | undefined;
     settings = normalizeSettings(init?.settings);
     status.setEnabled(settings.enable);
     log.info(`${SERVER_NAME} ${SERVER_VERSION} on node ${process.version}, pid ${process.pid}`);
@@ -87,6 +98,7 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
   connection.onInitialized(() => {
     status.start();
     void host.configure(settings); // in the background: requests get empty answers until it is ready
+    host.watch(); // a broken model recovers once its files are fixed
   });
 
   connection.onDidChangeConfiguration((params) => {
@@ -103,13 +115,15 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
     }
   });
 
-  connection.languages.inlineCompletion.on(async (params, token): Promise<InlineCompletionItem[]> => {
+  // Registered on the request type (not `languages.inlineCompletion.on`, whose work-done wrapper
+  // throws on `null` params): any params get an answer, [] when they make no sense.
+  connection.onRequest(InlineCompletionRequest.type, async (params: InlineCompletionParams | null, token): Promise<InlineCompletionItem[]> => {
     try {
       const uri = params?.textDocument?.uri;
       const doc = typeof uri === 'string' ? documents.get(uri) : undefined;
       if (!doc) return [];
       if (!isLanguageEnabled(settings, doc.languageId)) return [];
-      const offset = offsetOf(doc, params.position);
+      const offset = offsetOf(doc, params?.position);
       if (offset === undefined) return [];
 
       const result = await pipeline.complete({
@@ -128,7 +142,7 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
       );
       if (cancelled) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
       if (result.text === '') return [];
-      const at = { line: params.position.line, character: params.position.character };
+      const at = { line: params!.position.line, character: params!.position.character };
       return [{ insertText: result.text, range: { start: at, end: at } }];
     } catch (err) {
       if (err instanceof ResponseError) throw err;
@@ -141,11 +155,23 @@ export function startServer(connection: Connection, deps: ServerDeps): void {
 
   connection.onShutdown(async () => {
     pipeline.cancelAll();
+    status.dispose();
     await host.dispose();
   });
 
   documents.listen(connection);
   connection.listen();
+  return {
+    warn: (message) => (initialized ? log.warn(message) : writeStderr(`[diffill] ${message}`)),
+  };
+}
+
+function writeStderr(line: string): void {
+  try {
+    process.stderr.write(`${line}\n`);
+  } catch {
+    // stderr gone: nothing left to tell
+  }
 }
 
 /** An AbortSignal that follows an LSP cancellation token. */
@@ -173,8 +199,18 @@ function main(): void {
   process.on('uncaughtException', (err) => report('uncaught exception', err));
   process.on('unhandledRejection', (err) => report('unhandled rejection', err));
 
-  const connection = createConnection(ProposedFeatures.all);
-  startServer(connection, { loadEngine, modelsRoot: defaultModelsRoot() });
+  // stdio and node-ipc go through the input guard (transport.ts); other transports as the library sets them up.
+  let server: StartedServer | undefined;
+  const transport = guardedTransport(process.argv.slice(2), (m) => (server ? server.warn(m) : writeStderr(`[diffill] ${m}`)));
+  const connection = transport
+    ? createConnection(ProposedFeatures.all, transport.input as NodeJS.ReadableStream, transport.output as never)
+    : createConnection(ProposedFeatures.all);
+
+  const { faults, unknown } = parseFaults(process.env.DIFFILL_FAULT);
+  if (faults.length + unknown.length > 0) {
+    writeStderr(`[diffill] DIFFILL_FAULT: injecting ${faults.join(', ') || 'nothing'}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  }
+  server = startServer(connection, { loadEngine: withFaults(loadEngine, faults), modelsRoot: defaultModelsRoot() });
 }
 
 main();

@@ -3,6 +3,9 @@ import { describe, test } from 'node:test';
 import type { StatusParams } from '../../server/src/protocol';
 import { StatusReporter } from '../../server/src/status';
 
+/** No delays: every change is sent at once (the calm timing has its own tests in statusCalm.test.ts). */
+const INSTANT = { thinkingDelayMs: 0, latencyIntervalMs: 0 };
+
 describe('StatusReporter', () => {
   test('sends nothing before start, then only changes', () => {
     const sent: StatusParams[] = [];
@@ -16,7 +19,7 @@ describe('StatusReporter', () => {
 
   test('error beats loading beats disabled beats thinking beats ready', () => {
     const sent: StatusParams[] = [];
-    const s = new StatusReporter((p) => sent.push(p));
+    const s = new StatusReporter((p) => sent.push(p), INSTANT);
     s.start();
     s.setEngine({ phase: 'ready', model: 'm' });
     assert.equal(sent.at(-1)?.state, 'ready');

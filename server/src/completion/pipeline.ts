@@ -152,6 +152,14 @@ export class CompletionPipeline {
       } catch (err) {
         if (signal?.aborted) return { kind: 'cancelled' as const };
         this.log.error(`engine.fill failed: ${describeError(err)}`);
+        // A run that failed half-way may leave this document's KV cache inconsistent: drop it.
+        if (input.cacheKey !== undefined) {
+          try {
+            engine.evict(input.cacheKey);
+          } catch {
+            // the engine is broken beyond this request; the next one will tell
+          }
+        }
         return { kind: 'error' as const };
       } finally {
         this.deps.onFill?.('end', fill);
