@@ -5,10 +5,11 @@
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State } from 'vscode-languageclient/node';
 import { type StatusParams, StatusNotificationMethod } from '../../server/src/protocol';
-import { createClient } from './client';
+import { createClient, errorHandler } from './client';
 import { registerCommands } from './commands';
 import { Config } from './config';
 import type { Ctx } from './ctx';
+import { RestartPolicy } from './restartPolicy';
 import { StatusBar } from './status';
 
 let ctx: Ctx | undefined;
@@ -17,7 +18,8 @@ export async function activate(extension: vscode.ExtensionContext): Promise<Ctx>
   const config = new Config();
   const output = vscode.window.createOutputChannel('Diffill', { log: true });
   const status = new StatusBar('diffill.statusMenu', () => output.show(true));
-  const client = createClient(extension, output, config.settings);
+  const restarts = new RestartPolicy();
+  const client = createClient(extension, output, config.settings, errorHandler(restarts, (st) => status.update(st)));
   ctx = { extension, config, status, output, client };
 
   extension.subscriptions.push(
@@ -26,8 +28,9 @@ export async function activate(extension: vscode.ExtensionContext): Promise<Ctx>
     ...registerCommands(ctx),
     client.onNotification(StatusNotificationMethod, (p: StatusParams) => status.update(p)),
     client.onDidChangeState((e) => {
-      if (e.newState === State.Stopped) status.update({ state: 'error', message: 'the language server stopped' });
-      else if (e.newState === State.Starting) status.update({ state: 'loading', message: 'starting the language server' });
+      const phase = e.newState === State.Running ? 'running' : e.newState === State.Starting ? 'starting' : 'stopped';
+      const shown = restarts.statusFor(phase); // a crash, a restart, or the restart cap
+      if (shown) status.update(shown);
     }),
     config.onDidChange((settings) => {
       if (client.isRunning()) {
