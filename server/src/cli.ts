@@ -3,6 +3,8 @@
  *
  *   node dist/cli.js complete FILE LINE:COL [options]     ghost text at a cursor (1-based)
  *   node dist/cli.js infill --jsonl IN --out OUT [options] batch infill for evaluation
+ *   node dist/cli.js infill-span FILE START END [options]  candidates for a selection (LINE:COL, 1-based)
+ *   node dist/cli.js refactor FILE START END [options]     the selection rewritten by the model
  *   node dist/cli.js bench [--json]                        engine figures
  */
 import * as fs from 'node:fs';
@@ -10,6 +12,10 @@ import * as readline from 'node:readline';
 import { loadEngine } from '../../engine/src/index';
 import type { Decoding, Engine } from '../../engine/src/types';
 import { runBench } from './bench';
+import { infillSpan } from './commands/infillSpan';
+import { refactorSpan } from './commands/refactor';
+import { SelectionError } from './commands/selection';
+import { CHARS_PER_TOKEN } from './completion/context';
 import { CompletionPipeline, contextFromParts } from './completion/pipeline';
 import { type PostMode, postprocess } from './completion/postprocess';
 import { offsetAtLineCol } from './documents';
@@ -25,6 +31,12 @@ const USAGE = `usage:
                  [--threshold P] [--model DIR] [--threads N] [--max-context N]
       IN holds lines {"task_id","prefix","suffix","mode"} (mode "line" or "span");
       OUT gets {"task_id","completion","steps","ms"} per line. --budget 0 (the default) = no deadline.
+  diffill infill-span FILE START_LINE:COL END_LINE:COL [--candidates N] [--budget MS] [--model DIR] [--json]
+      Regenerates the selection from the text around it; prints the candidates, best first.
+  diffill refactor FILE START_LINE:COL END_LINE:COL [--budget MS] [--score-only] [--model DIR] [--json]
+      Prints the selection as the model rewrites it (the tokens it finds unlikely re-masked and
+      denoised); --json adds the edit and each original token's probability.
+      For both, --budget is the whole command's (default latencyBudgetMs × commandTimeoutFactor).
   diffill bench [--json]
       Engine figures.`;
 
@@ -34,7 +46,7 @@ interface Flags {
   switches: Set<string>;
 }
 
-const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold']);
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates']);
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { positional: [], values: new Map(), switches: new Set() };
@@ -197,6 +209,97 @@ async function infill(f: Flags): Promise<number> {
   return failed > 0 && n === 0 ? 1 : 0;
 }
 
+/** FILE START_LINE:COL END_LINE:COL → the text and the selection's offsets. */
+function selectionOf(f: Flags, cmd: string): { file: string; text: string; start: number; end: number } {
+  const [file, from, to] = f.positional;
+  const at = (where: string | undefined, what: string): number => {
+    const m = /^(\d+):(\d+)$/.exec(where ?? '');
+    if (!m) throw new UsageError(`${cmd} needs FILE START_LINE:COL END_LINE:COL`);
+    const offset = offsetAtLineCol(text, Number(m[1]), Number(m[2]));
+    if (offset === undefined) throw new UsageError(`${what} ${where} is not a position in ${file}`);
+    return offset;
+  };
+  if (!file) throw new UsageError(`${cmd} needs FILE START_LINE:COL END_LINE:COL`);
+  const text = fs.readFileSync(file, 'utf8');
+  const start = at(from, 'start');
+  const end = at(to, 'end');
+  if (end < start) throw new UsageError(`the end ${to} comes before the start ${from}`);
+  return { file, text, start, end };
+}
+
+/** 1-based "LINE:COL" of an offset. */
+function lineColOf(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `${line}:${offset - (before.lastIndexOf('\n') + 1) + 1}`;
+}
+
+/** The selection commands' budget and context window, as the server computes them. */
+function commandJob(f: Flags, settings: DiffillSettings): { budgetMs: number; windowChars: number } {
+  return {
+    budgetMs: numberFlag(f, 'budget') ?? DEFAULT_SETTINGS.latencyBudgetMs * DEFAULT_SETTINGS.commandTimeoutFactor,
+    windowChars: settings.maxContextTokens * CHARS_PER_TOKEN * 2,
+  };
+}
+
+async function infillSpanCmd(f: Flags): Promise<number> {
+  const sel = selectionOf(f, 'infill-span');
+  const settings = settingsFrom(f);
+  const engine = await openEngine(settings);
+  try {
+    const out = await infillSpan(engine, { ...sel, ...commandJob(f, settings), candidates: numberFlag(f, 'candidates') });
+    if (f.switches.has('json')) {
+      console.log(JSON.stringify({ ...out, ms: round(out.ms), model: engine.info.modelName }));
+    } else {
+      out.candidates.forEach((c, i) => {
+        process.stdout.write(`--- candidate ${i + 1} · p ≈ ${Math.exp(c.score).toFixed(3)} · ${c.method}\n${c.text}${c.text.endsWith('\n') ? '' : '\n'}`);
+      });
+    }
+    console.error(
+      `diffill: ${out.candidates.length} candidates in ${round(out.ms)} ms, ${out.forwards} forwards` +
+        `${out.truncated ? ' (deadline hit)' : ''} · model ${engine.info.modelName}`,
+    );
+    return out.candidates.length > 0 ? 0 : 1;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function refactorCmd(f: Flags): Promise<number> {
+  const sel = selectionOf(f, 'refactor');
+  const settings = settingsFrom(f);
+  const engine = await openEngine(settings);
+  try {
+    const out = await refactorSpan(engine, { ...sel, ...commandJob(f, settings), scoreOnly: f.switches.has('score-only') });
+    if (f.switches.has('json')) {
+      const pos = (o: number): string => lineColOf(sel.text, o);
+      console.log(
+        JSON.stringify({
+          newText: out.newText,
+          changed: out.changed,
+          edits: out.edits.map((e) => ({ start: pos(e.start), end: pos(e.end), newText: e.newText })),
+          confidence: out.confidence.map((c) => ({ text: sel.text.slice(c.start, c.end), p: Math.round(c.p * 1e4) / 1e4, start: pos(c.start), end: pos(c.end) })),
+          rounds: out.rounds,
+          forwards: out.forwards,
+          ms: round(out.ms),
+          truncated: out.truncated,
+          model: engine.info.modelName,
+        }),
+      );
+    } else {
+      process.stdout.write(out.newText + (out.newText.endsWith('\n') ? '' : '\n'));
+    }
+    const low = out.confidence.filter((c) => c.p < 0.1).length;
+    console.error(
+      `diffill: ${out.changed ? 'rewritten' : 'unchanged'}, ${low} of ${out.confidence.length} tokens below p 0.1, ` +
+        `${out.rounds} rounds, ${out.forwards} forwards in ${round(out.ms)} ms${out.truncated ? ' (deadline hit)' : ''} · model ${engine.info.modelName}`,
+    );
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
@@ -209,6 +312,10 @@ async function main(argv: string[]): Promise<number> {
         return await complete(parseFlags(rest));
       case 'infill':
         return await infill(parseFlags(rest));
+      case 'infill-span':
+        return await infillSpanCmd(parseFlags(rest));
+      case 'refactor':
+        return await refactorCmd(parseFlags(rest));
       case 'bench': {
         const code: unknown = await runBench(rest);
         return typeof code === 'number' ? code : 0;
@@ -223,6 +330,10 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command: ${cmd}`);
     }
   } catch (err) {
+    if (err instanceof SelectionError) {
+      console.error(`diffill: ${err.message}`);
+      return 2;
+    }
     if (err instanceof UsageError) {
       console.error(`diffill: ${err.message}\n\n${USAGE}`);
       return 2;
