@@ -31,6 +31,10 @@ export interface Notification {
 export class LspClient {
   readonly proc: ChildProcessWithoutNullStreams;
   readonly notifications: Notification[] = [];
+  /** Responses that match no pending request (e.g. `id: null` errors for unparseable input). */
+  readonly orphanResponses: Array<{ id: unknown; result?: unknown; error?: RpcError }> = [];
+  /** Called for every response, in the order the server wrote them, before its promise settles. */
+  onResponse: ((msg: { id: unknown; result?: unknown; error?: RpcError }) => void) | undefined;
   /** Requests the server sent (workDoneProgress/create, applyEdit, …), each answered with null. */
   readonly serverRequests: Notification[] = [];
   /** Everything the server wrote on stderr. */
@@ -192,8 +196,12 @@ export class LspClient {
       return;
     }
     if (msg.id !== undefined) {
+      this.onResponse?.(msg);
       const p = this.pending.get(msg.id);
-      if (!p) return;
+      if (!p) {
+        this.orphanResponses.push(msg);
+        return;
+      }
       this.pending.delete(msg.id);
       clearTimeout(p.timer);
       if (msg.error) p.reject(new RpcResponseError(msg.error));
