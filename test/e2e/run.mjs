@@ -543,11 +543,12 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
   // that did not check what was typed). A model may well propose the same text again after a
   // typed space (indentation), so the first signature needs a non-space character in `since`.
   //
-  // A model can also propose the very same text again for the new state, by coincidence (a weak
-  // model repeats itself). So a suspect is cleared when the extension's own log shows a fresh model
-  // answer of exactly that length between the first showing and the suspect one: a real answer to
-  // the new state. Cache and typed-ahead answers don't clear it. (Without that log -- the stub --
-  // every suspect counts.)
+  // The same text can also come back honestly: a weak model proposes it again for the new state,
+  // or a fresh answer made after some of the `since` characters were typed gets typed ahead into
+  // it. So a suspect is cleared when the extension's own log shows a fresh model answer between its
+  // first showing and now whose length is the suspect's plus at most `since.length` (the characters
+  // typed ahead after it). Cache and typed-ahead answers don't clear it. (Without that log -- the
+  // stub -- every suspect counts.)
   const offered = new Map(); // ghost text -> { lineNo, lineText, t } where it first showed
   const suspects = new Map(); // ghost text -> { t0, t1, msg }, the first suspicion per text
   const check = (s, when) => {
@@ -558,9 +559,9 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
       const since = lineText.slice(p.lineText.length);
       if (!since || old.startsWith(since) || suspects.has(text)) continue;
       if (text === old && /\S/.test(since)) {
-        suspects.set(text, { t0: p.t, t1: s.t, msg: `${JSON.stringify(old)} showed after ${JSON.stringify(p.lineText)} and still shows ${when} ${JSON.stringify(lineText)} (line ${lineNo})` });
+        suspects.set(text, { t0: p.t, t1: s.t, since: since.length, msg: `${JSON.stringify(old)} showed after ${JSON.stringify(p.lineText)} and still shows ${when} ${JSON.stringify(lineText)} (line ${lineNo})` });
       } else if (text === old.slice(since.length)) {
-        suspects.set(text, { t0: p.t, t1: s.t, msg: `${JSON.stringify(old)} showed after ${JSON.stringify(p.lineText)}; ${when} ${JSON.stringify(lineText)} (line ${lineNo}) it shows advanced by ${since.length} characters that do not match it` });
+        suspects.set(text, { t0: p.t, t1: s.t, since: since.length, msg: `${JSON.stringify(old)} showed after ${JSON.stringify(p.lineText)}; ${when} ${JSON.stringify(lineText)} (line ${lineNo}) it shows advanced by ${since.length} characters that do not match it` });
       }
     }
     const p = offered.get(text);
@@ -594,11 +595,11 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
   const answers = modelAnswers();
   const stale = [];
   for (const [text, sp] of suspects) {
-    const fresh = answers && answers.find((a) => a.t > sp.t0 && a.t <= sp.t1 + 50 && a.chars === text.length);
-    if (fresh) log(`${lang}: not stale, a fresh model answer of the same length at ${new Date(fresh.t).toISOString()}: ${sp.msg}`);
+    const fresh = answers && answers.find((a) => a.t > sp.t0 && a.t <= sp.t1 + 50 && a.chars >= text.length && a.chars - text.length <= sp.since);
+    if (fresh) log(`${lang}: not stale, a fresh model answer (${fresh.chars} chars at ${new Date(fresh.t).toISOString()}) explains it: ${sp.msg}`);
     else stale.push(sp.msg);
   }
-  assert(stale.length === 0, `stale suggestion (${stale.length}): ${stale.slice(0, 3).join('; ')}${answers ? ' -- and no fresh model answer of that length in between in the Diffill log' : ''}`);
+  assert(stale.length === 0, `stale suggestion (${stale.length}): ${stale.slice(0, 3).join('; ')}${answers ? ' -- and no fresh model answer in the Diffill log explains it' : ''}`);
   const shownWhileTyping = [...new Set(history.filter((h) => h.text).map((h) => h.text))];
   log(`${lang}: typed ${more.length} more keys; ${history.length} samples, ${history.filter((h) => h.text).length} with ghost text (${shownWhileTyping.length} distinct: ${JSON.stringify(shownWhileTyping.slice(0, 6))}), none stale`);
 }
@@ -614,80 +615,131 @@ async function paletteHas(title) {
 }
 async function runCommand(title) {
   if (!(await paletteHas(title))) return false;
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).first().waitFor({ timeout: 5000 });
+  await page.keyboard.press('Enter');
   return true;
 }
 
 /** Selects from (line, col) to (line2, col2) with Go to Line then Shift+arrows. */
 async function select(line, col, line2, col2) {
   await gotoLine(line, col);
+  await waitFor(async () => { const p = await cursorPos(); return p && p.line === line && p.col === col; }, { what: `the cursor at ${line}:${col}` });
   for (let l = line; l < line2; l++) await page.keyboard.press('Shift+ArrowDown');
-  const pos = await cursorPos();
-  const dc = col2 - (pos ? pos.col : col);
-  for (let i = 0; i < Math.abs(dc); i++) await page.keyboard.press(dc > 0 ? 'Shift+ArrowRight' : 'Shift+ArrowLeft');
+  if (line2 === line) for (let c = col; c < col2; c++) await page.keyboard.press('Shift+ArrowRight');
+  else assert(col === 1 && col2 === 1, 'select() spans lines only from column 1 to column 1');
+  await waitFor(async () => { const p = await cursorPos(); return p && p.line === line2 && p.col === col2; }, { what: `the selection to end at ${line2}:${col2}` });
 }
 
+/** Texts of the notification toasts on screen. */
+async function toasts() {
+  return page.locator('.notifications-toasts .notification-toast .notification-list-item-message').allTextContents().catch(() => []);
+}
+/** A toast from Diffill that means the command gave up (no candidate, document changed, an error). */
+async function diffillComplaint() {
+  return (await toasts()).find((t) => /Diffill/.test(t) && /no candidate|changed|refused|error|failed|cannot|can't|too (big|large|long)|binary|empty/i.test(t));
+}
+
+/** Offset and text of the first occurrence of `needle` on 1-based `line` of `text`. */
+function spanOn(text, line, needle) {
+  const l = text.split('\n')[line - 1] ?? '';
+  const col = l.indexOf(needle);
+  assert(col >= 0, `line ${line} lacks ${JSON.stringify(needle)}: ${JSON.stringify(l)}`);
+  return { col: col + 1, start: offsetOf(text, line, col + 1), end: offsetOf(text, line, col + 1) + needle.length };
+}
+
+// (3) The selection commands, on a file of their own with a planted bug for the refactor to find.
+const CMD_FILE = 'stats.py';
+const CMD_TEXT = `"""Statistics helpers (Diffill end-to-end test workspace)."""
+
+
+def mean(values: list[float]) -> float:
+    total = 0.0
+    for v in values:
+        total += v
+    return total / len(value)
+
+
+def spread(values: list[float]) -> float:
+    return max(values) - min(values)
+`;
+
 async function infillScenario() {
-  const file = PY_FILE;
-  const abs = path.join(RUN, 'workspace', file);
-  await openFile(file);
+  const abs = path.join(RUN, 'workspace', CMD_FILE);
+  await openFile(CMD_FILE);
+  await page.keyboard.press('Escape');
   const before = await saveAndRead(abs);
-  // Select "radius ** 2" in area_of_circle (line 7: '    return math.pi * radius ** 2').
-  const lineText = before.split('\n')[6];
-  const c0 = lineText.indexOf('radius ** 2');
-  assert(c0 > 0, `unexpected line 7: ${lineText}`);
-  await select(7, c0 + 1, 7, c0 + 1 + 'radius ** 2'.length);
+  const span = spanOn(before, 12, 'max(values) - min(values)');
+  await select(12, span.col, 12, span.col + 'max(values) - min(values)'.length);
   if (!(await runCommand('Diffill: Infill Selection'))) throw new Skip('"Diffill: Infill Selection" is not in the command palette');
-  // The candidate shows as an inline suggestion that replaces the selection, or in a quick pick.
-  const how = await waitFor(async () => {
-    if (await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().isVisible().catch(() => false)) return 'pick';
-    const g = await ghost();
-    if (g.text.trim()) return 'ghost';
-    const edits = await page.locator('.editor-group-container.active .inline-edits-view, .editor-group-container.active [class*="inline-edit"]').count();
-    return edits ? 'inline-edit' : null;
-  }, { timeout: GHOST_MS, what: 'an infill candidate (inline suggestion or quick pick)' });
-  log(`infill: candidate shown as ${how}`);
-  await mediaShot('infill-selection', { clip: await editorClip(420, 1000) });
-  await page.keyboard.press(how === 'pick' ? 'Enter' : 'Tab');
+  // Candidates come in a quick pick titled "Diffill: N candidates (M ms)", the active one previewed
+  // in a diff beside the document.
+  const title = page.locator('.quick-input-widget .quick-input-title', { hasText: /candidate/ });
+  await waitFor(async () => {
+    const c = await diffillComplaint();
+    if (c) throw new Error(`Infill Selection gave up: ${c}`);
+    return title.isVisible().catch(() => false);
+  }, { timeout: GHOST_MS * 2, interval: 200, what: 'the infill candidates (a quick pick)' });
+  const titleText = (await title.textContent()).trim();
+  await page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
+  await sleep(800);
+  const rows = await page.locator('.quick-input-list .monaco-list-row').allTextContents();
+  const label = (await page.locator('.quick-input-list .monaco-list-row.focused .label-name').first().textContent().catch(() => '')) || rows[0] || '';
+  log(`infill: ${titleText}; ${rows.length} rows; first: ${JSON.stringify(label)}`);
+  await mediaShot('infill-selection');
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
   await sleep(500);
+  await openFile(CMD_FILE);
   const after = await saveAndRead(abs);
-  const lines = after.split('\n');
-  const pre = lineText.slice(0, c0);
-  const beforeLines = before.split('\n');
-  assert(lines.length >= beforeLines.length, 'infill removed lines');
-  assert(after.startsWith(before.slice(0, before.indexOf(lineText) + c0)), 'infill changed text before the selection');
-  assert(after.endsWith(before.slice(before.indexOf(lineText) + c0 + 'radius ** 2'.length)), 'infill changed text after the selection');
-  assert(lines[6].startsWith(pre), 'infill changed the start of the line');
-  const cand = inserted(before, after);
-  log(`infill: replaced ${JSON.stringify(cand.removed)} with ${JSON.stringify(cand.added)}`);
-  // Put the file back for the refactor step.
-  fs.writeFileSync(abs, before);
-  await sleep(500);
+  const head = before.slice(0, span.start), tail = before.slice(span.end);
+  assert(after.startsWith(head), `infill changed text before the selection: ${JSON.stringify(inserted(before, after))}`);
+  assert(after.endsWith(tail), `infill changed text after the selection: ${JSON.stringify(inserted(before, after))}`);
+  const cand = after.slice(head.length, after.length - tail.length);
+  const shown = norm(label.replace(/ ⏎ /g, ' ').replace(/…$/, ''));
+  assert(norm(cand).startsWith(shown) || shown === '(empty)' && cand === '',
+    `the selection became ${JSON.stringify(cand)}, not the chosen candidate ${JSON.stringify(label)}`);
+  log(`infill: ${JSON.stringify(before.slice(span.start, span.end))} -> ${JSON.stringify(cand)}`);
+  // One edit, one undo step.
+  await page.keyboard.press(`${mod}+KeyZ`);
+  const undone = await saveAndRead(abs);
+  assert(undone === before, `one undo did not restore the file: ${JSON.stringify(inserted(before, undone))}`);
 }
 
 async function refactorScenario() {
-  const file = PY_FILE;
-  const abs = path.join(RUN, 'workspace', file);
-  await openFile(file);
+  const abs = path.join(RUN, 'workspace', CMD_FILE);
+  await openFile(CMD_FILE);
   await page.keyboard.press('Escape');
   const before = await saveAndRead(abs);
-  await select(5, 1, 7, 37);
+  await select(4, 1, 9, 1); // all of mean(), with its planted bug (len(value))
   if (!(await runCommand('Diffill: Refactor Selection'))) throw new Skip('"Diffill: Refactor Selection" is not in the command palette');
-  await page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: GHOST_MS * 2 });
-  await sleep(800);
-  log('refactor: diff view shown');
-  await mediaShot('refactor-diff', {});
-  // Reject: a button or action labelled Reject (notification, editor title, code lens), else the command.
-  const reject = page.locator([
-    '.notification-toast .monaco-button:has-text("Reject")',
-    '.editor-actions [aria-label*="Reject"]',
-    '.monaco-button:has-text("Reject")',
-    'a:has-text("Reject")',
-  ].join(', ')).first();
-  if (await reject.isVisible().catch(() => false)) await reject.click();
-  else if (!(await runCommand('Diffill: Reject Refactor'))) throw new Error('no Reject action found (button, title action or "Diffill: Reject Refactor")');
-  await sleep(800);
-  await openFile(file);
+  // The proposal opens as a diff, with Accept / Reject in a notification and the diff's title bar.
+  const outcome = await waitFor(async () => {
+    const c = await diffillComplaint();
+    if (c) throw new Error(`Refactor Selection gave up: ${c}`);
+    const ts = await toasts();
+    const keeps = ts.find((t) => /keeps the selection/i.test(t));
+    if (keeps) return { keeps };
+    const proposes = ts.find((t) => /proposes/i.test(t));
+    const diff = await page.locator('.monaco-diff-editor').first().isVisible().catch(() => false);
+    return proposes && diff ? { proposes } : null;
+  }, { timeout: GHOST_MS * 2, interval: 200, what: 'the refactor proposal (a diff and a notification)' });
+  if (outcome.keeps) {
+    await mediaShot('refactor-confidence');
+    throw new Error(`no diff to look at: ${outcome.keeps}`);
+  }
+  await sleep(1000);
+  log(`refactor: ${outcome.proposes}; tab: ${await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')}`);
+  await mediaShot('refactor-diff');
+  const button = page.locator('.notifications-toasts .notification-toast .monaco-button', { hasText: 'Reject' }).first();
+  if (await button.isVisible().catch(() => false)) await button.click();
+  else {
+    const action = page.locator('.editor-actions [aria-label*="Reject"]').first();
+    if (await action.isVisible().catch(() => false)) await action.click();
+    else assert(await runCommand('Diffill: Reject Refactor'), 'no Reject: not in the notification, the title bar or the palette');
+  }
+  await page.locator('.monaco-diff-editor').first().waitFor({ state: 'hidden', timeout: 10_000 })
+    .catch(() => { throw new Error('the diff stayed open after Reject'); });
+  await openFile(CMD_FILE);
   const dirty = await page.evaluate(() => document.querySelector('.tabs-container .tab.active')?.classList.contains('dirty'));
   const after = await saveAndRead(abs);
   assert(!dirty && after === before, `rejecting the refactor changed the document: ${JSON.stringify(inserted(before, after))}`);
@@ -726,6 +778,7 @@ async function main() {
   fs.writeFileSync(dirs.config, 'auth: none\ncert: false\n');
   fs.writeFileSync(path.join(workspace, PY_FILE), PY_TEXT);
   fs.writeFileSync(path.join(workspace, TS_FILE), TS_TEXT);
+  fs.writeFileSync(path.join(workspace, CMD_FILE), CMD_TEXT);
   const settings = { ...USER_SETTINGS, ...(MODEL_PATH ? { 'diffill.modelPath': MODEL_PATH } : {}) };
   fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
 
@@ -753,6 +806,7 @@ async function main() {
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   page = await context.newPage();
+  await page.mouse.move(24, 600); // parked over the empty activity bar: no hovers in screenshots
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
