@@ -20,7 +20,7 @@ import contextlib
 import torch
 import torch.nn.functional as F
 
-from data import EOT, MASK, PAD
+from data import EOT, MASK, MID, PAD, PRE, SUF
 
 
 def _autocast(device):
@@ -62,7 +62,7 @@ def ar_decode(model, ctxs, max_new, ends_line, line_mode, device):
         ids, keep = ids.to(device), keep.to(device)
         with _autocast(device):
             logits = model(ids, _mask(keep, ids.shape[1], 0))[:, -1].float()
-        logits[:, [PAD, MASK]] = -1e9
+        logits[:, [PAD, MASK, PRE, SUF, MID]] = -1e9
         tok = logits.argmax(-1).tolist()
         for r, t in enumerate(tok):
             if done[r]:
@@ -100,8 +100,7 @@ def block_decode(model, ctxs, B, line_mode, ends_line, device, threshold=0.9, wi
                 break
             with _autocast(device):
                 logits = model(ids, mask)[:, L - 1: L + B - 1].float()
-            logits[..., PAD] = -1e9
-            logits[..., MASK] = -1e9
+            logits[..., [PAD, MASK, PRE, SUF, MID]] = -1e9
             p = F.softmax(logits, -1)
             conf, tok = p.max(-1)
             und = ~decided
@@ -113,7 +112,8 @@ def block_decode(model, ctxs, B, line_mode, ends_line, device, threshold=0.9, wi
             if sequential:
                 commit = und & is_first
             else:
-                commit = elig & (conf >= threshold)
+                # the leftmost undecided slot always commits; confident eligible slots join it
+                commit = elig & ((conf >= threshold) | is_first)
                 best = torch.where(elig, conf, torch.full_like(conf, -1)).argmax(-1)
                 none = ~commit.any(-1)
                 commit[none, best[none]] = True

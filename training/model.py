@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import compat  # noqa: F401  (older PyTorch on the dev machine)
+
 
 @dataclass
 class Config:

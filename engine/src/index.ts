@@ -35,6 +35,7 @@ export { Deadline } from './budget';
 
 export interface ModelConfig {
   name: string;
+  format: number;
   params: number;
   block_size: number;
   max_context?: number;
@@ -74,6 +75,9 @@ export function readModelConfig(modelDir: string): ModelConfig {
   }
   if (!conf?.model?.layers || !conf.special_tokens || !conf.block_size) {
     throw new Error(`${file} is not a Diffill model config (model, special_tokens, block_size expected)`);
+  }
+  if (conf.format !== 2) {
+    throw new Error(`${file}: model format ${conf.format} is not supported (2 expected: re-export with training/export.py)`);
   }
   return conf;
 }

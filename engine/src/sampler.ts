@@ -6,8 +6,8 @@
  *  - only the first `window` undecided slots are eligible in a step;
  *  - a stopper (<eot>; in line mode also a newline token) may be committed only at the leftmost
  *    undecided slot, which prevents the EOS cascade of masked-diffusion decoding;
- *  - parallel: commit every eligible slot whose confidence reaches `threshold`, at least the most
- *    confident one; sequential (the baseline): commit the leftmost undecided slot only;
+ *  - parallel: commit the leftmost undecided slot and every other eligible slot whose confidence
+ *    reaches `threshold`; sequential (the baseline): commit the leftmost undecided slot only;
  *  - token healing: while the typed partial token is not yet reproduced, only the leftmost slot is
  *    committed, restricted to tokens consistent with the remaining healed bytes;
  *  - the fill ends at the first stopper once everything left of it is decided; a block decided
@@ -114,7 +114,10 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
         // nothing allowed at the leftmost slot (healing found no consistent token): give up
         return { tokens: out, probs, steps, truncated: false, healFailed: true };
       }
-      let commit = o.sequential || healing ? cand.slice(0, 1) : cand.filter((c) => c.p >= o.threshold);
+      // the leftmost undecided slot always commits (so parallel never takes more steps than one
+      // token per step); others join it when the model is confident about them
+      const leftmost = cand[0].slot === first ? cand[0] : undefined;
+      let commit = o.sequential || healing ? cand.slice(0, 1) : cand.filter((c) => c.p >= o.threshold || c === leftmost);
       if (commit.length === 0) commit = [cand.reduce((a, b) => (b.p > a.p ? b : a))];
       for (const c of commit) {
         block[c.slot] = c.tok;

@@ -14,9 +14,13 @@ export interface ModelDims {
   vocab: number;
 }
 
-/** A KV cache tensor [L, 2, 1, H, P, Dh] with its length P. */
+/**
+ * The KV cache of a context of `length` tokens, one pair of buffers per layer:
+ * keys transposed [H, Dh, P] (the score product reads them without a copy), values [H, P, Dh].
+ */
 export interface Kv {
-  tensor: ort.Tensor;
+  k: Float32Array[];
+  v: Float32Array[];
   length: number;
 }
 
@@ -75,8 +79,20 @@ export class ModelSession {
   }
 
   emptyKv(): Kv {
+    const { layers } = this.dims;
+    return { k: Array.from({ length: layers }, () => new Float32Array(0)), v: Array.from({ length: layers }, () => new Float32Array(0)), length: 0 };
+  }
+
+  private feeds(ids: readonly number[], mask: Uint8Array, past: Kv): Record<string, ort.Tensor> {
+    const n = ids.length;
     const { layers, heads, headDim } = this.dims;
-    return { tensor: new ort.Tensor('float32', new Float32Array(0), [layers, 2, 1, heads, 0, headDim]), length: 0 };
+    const P = past.length;
+    const f: Record<string, ort.Tensor> = { input_ids: idsTensor(ids), new_mask: new ort.Tensor('bool', mask, [n, n]) };
+    for (let l = 0; l < layers; l++) {
+      f[`past_k_${l}`] = new ort.Tensor('float32', past.k[l], [1, heads, headDim, P]);
+      f[`past_v_${l}`] = new ort.Tensor('float32', past.v[l], [1, heads, P, headDim]);
+    }
+    return f;
   }
 
   /** Appends `ids` to the context (causal among themselves). */
@@ -86,10 +102,8 @@ export class ModelSession {
     const mask = new Uint8Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) mask[i * n + j] = 1;
     const t0 = performance.now();
-    const out = await this.session.run(
-      { input_ids: idsTensor(ids), past_kv: past.tensor, new_mask: new ort.Tensor('bool', mask, [n, n]) },
-      ['present_kv'],
-    );
+    const out = await this.session.run(this.feeds(ids, mask, past), ['new_k', 'new_v']);
+    const grown = appendKv(past, out.new_k.data as Float32Array, out.new_v.data as Float32Array, n, this.dims);
     const ms = performance.now() - t0;
     this.forwards++;
     this.maxForwardMs = Math.max(this.maxForwardMs, ms);
@@ -97,7 +111,7 @@ export class ModelSession {
     const per = n > 1 ? ms / n : this.extendMsPerToken || ms;
     this.extendMsPerToken = ema(this.extendMsPerToken, Math.min(per, ms));
     this.extendFixedMs = ema(this.extendFixedMs, Math.max(0, ms - this.extendMsPerToken * n));
-    return { tensor: out.present_kv, length: past.length + n };
+    return grown;
   }
 
   /**
@@ -110,10 +124,7 @@ export class ModelSession {
     const mask = new Uint8Array(n * n).fill(1);
     for (let j = 1; j < n; j++) mask[j] = 0;
     const t0 = performance.now();
-    const out = await this.session.run(
-      { input_ids: idsTensor(tokens), past_kv: past.tensor, new_mask: new ort.Tensor('bool', mask, [n, n]) },
-      ['logits'],
-    );
+    const out = await this.session.run(this.feeds(tokens, mask, past), ['logits']);
     const ms = performance.now() - t0;
     this.stepMs = ema(this.stepMs, ms);
     this.forwards++;
@@ -145,16 +156,49 @@ function ema(prev: number, x: number): number {
   return prev === 0 ? x : 0.7 * prev + 0.3 * x;
 }
 
-/** Copies the first `len` positions of a KV cache (positions are axis 4 of [L,2,1,H,P,Dh]). */
+/** The cache with N new positions appended (new_k [L,1,H,Dh,N], new_v [L,1,H,N,Dh] from the graph). */
+export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims): Kv {
+  const { layers, heads, headDim } = dims;
+  const P = past.length;
+  const Q = P + n;
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let l = 0; l < layers; l++) {
+    const ko = new Float32Array(heads * headDim * Q);
+    const kp = past.k[l];
+    const kn = newK.subarray(l * heads * headDim * n, (l + 1) * heads * headDim * n);
+    for (let r = 0; r < heads * headDim; r++) {
+      if (P > 0) ko.set(kp.subarray(r * P, r * P + P), r * Q);
+      ko.set(kn.subarray(r * n, r * n + n), r * Q + P);
+    }
+    const vo = new Float32Array(heads * Q * headDim);
+    const vp = past.v[l];
+    const vn = newV.subarray(l * heads * n * headDim, (l + 1) * heads * n * headDim);
+    for (let h = 0; h < heads; h++) {
+      if (P > 0) vo.set(vp.subarray(h * P * headDim, (h + 1) * P * headDim), h * Q * headDim);
+      vo.set(vn.subarray(h * n * headDim, (h + 1) * n * headDim), (h * Q + P) * headDim);
+    }
+    k.push(ko);
+    v.push(vo);
+  }
+  return { k, v, length: Q };
+}
+
+/** The first `len` positions of a KV cache. */
 export function truncateKv(kv: Kv, len: number, dims: ModelDims): Kv {
   if (len >= kv.length) return kv;
   const { layers, heads, headDim } = dims;
-  const src = kv.tensor.data as Float32Array;
   const P = kv.length;
-  const out = new Float32Array(layers * 2 * heads * len * headDim);
-  const rows = layers * 2 * heads;
-  for (let r = 0; r < rows; r++) {
-    out.set(src.subarray(r * P * headDim, r * P * headDim + len * headDim), r * len * headDim);
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let l = 0; l < layers; l++) {
+    const ko = new Float32Array(heads * headDim * len);
+    for (let r = 0; r < heads * headDim; r++) ko.set(kv.k[l].subarray(r * P, r * P + len), r * len);
+    // values: the first len rows of each head
+    const vo = new Float32Array(heads * len * headDim);
+    for (let h = 0; h < heads; h++) vo.set(kv.v[l].subarray(h * P * headDim, (h * P + len) * headDim), h * len * headDim);
+    k.push(ko);
+    v.push(vo);
   }
-  return { tensor: new ort.Tensor('float32', out, [layers, 2, 1, heads, len, headDim]), length: len };
+  return { k, v, length: len };
 }

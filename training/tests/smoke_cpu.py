@@ -18,26 +18,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-if not hasattr(nn, "RMSNorm"):
-    class RMSNorm(nn.Module):
-        def __init__(self, d, eps=1e-5):
-            super().__init__()
-            self.weight = nn.Parameter(torch.ones(d))
-            self.eps = eps
-
-        def forward(self, x):
-            return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + self.eps) * self.weight
-    nn.RMSNorm = RMSNorm
-if not hasattr(F, "scaled_dot_product_attention"):
-    def sdpa(q, k, v, attn_mask=None, is_causal=False):
-        s = q @ k.transpose(-1, -2) / (q.shape[-1] ** 0.5)
-        if is_causal:
-            T = q.shape[-2]
-            attn_mask = torch.ones(T, T, dtype=torch.bool).tril()
-        if attn_mask is not None:
-            s = s.masked_fill(~attn_mask, float("-inf"))
-        return s.softmax(-1) @ v
-    F.scaled_dot_product_attention = sdpa
+import compat  # noqa: F401,E402
 
 try:
     import tokenizers  # noqa: F401

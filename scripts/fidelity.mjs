@@ -1,0 +1,66 @@
+// Quantisation fidelity on this machine: top-1 agreement of the ONNX model (ONNX Runtime, CPU, as
+// the engine runs it: context through the KV cache, then one refinement step) with PyTorch fp32
+// (training/model.py) on the weights recovered from that model or a checkpoint (--weights), on
+// held-out contexts (models/<name>/eval_tasks.jsonl), half of a 32-slot block masked.
+//   node scripts/fidelity.mjs MODEL_DIR [--n 24] [--weights W]   (needs python3 with torch >= 1.13)
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+
+const args = process.argv.slice(2);
+const dir = args[0];
+const ni = args.indexOf('--n');
+const n = ni >= 0 ? Number(args[ni + 1]) : 24;
+const wi = args.indexOf('--weights');
+const weights = wi >= 0 ? args[wi + 1] : path.join(dir, 'model.onnx');
+const pyi = args.indexOf('--python');
+const python = pyi >= 0 ? args[pyi + 1] : 'python3';
+const root = path.join(import.meta.dirname, '..');
+const conf = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+const require = createRequire(import.meta.url);
+require('tsx/cjs');
+const { CodeTokenizer } = require(path.join(root, 'engine', 'src', 'tokenizer.ts'));
+const tok = CodeTokenizer.load(path.join(dir, 'tokenizer.json'), conf.special_tokens);
+const sp = conf.special_tokens;
+const tasks = fs.readFileSync(path.join(root, 'models', fs.readdirSync(path.join(root, 'models')).sort()[0], 'eval_tasks.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+let seed = 3;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const examples = [];
+for (let i = 0; examples.length < n && i < tasks.length; i += Math.floor(tasks.length / n)) {
+  const t = tasks[i];
+  const pre = tok.encode(t.prefix).slice(-300);
+  const suf = tok.encode(t.suffix).slice(0, 40);
+  const ctx = [sp.suf, ...suf, sp.pre, ...pre, sp.mid];
+  const truth = tok.encode(t.target + '\n' + t.suffix).slice(0, 32);
+  while (truth.length < 32) truth.push(sp.eot);
+  const block = truth.map((x) => (rnd() < 0.5 ? sp.mask : x));
+  examples.push({ ctx, block });
+}
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fid-'));
+fs.writeFileSync(path.join(tmp, 'in.json'), JSON.stringify(examples));
+execFileSync(python, [path.join(root, 'training', 'tools', 'fidelity_ref.py'), weights, path.join(tmp, 'in.json'), path.join(tmp, 'out.json')], { stdio: 'inherit' });
+const refs = JSON.parse(fs.readFileSync(path.join(tmp, 'out.json'), 'utf8'));
+const m = conf.model;
+const V = m.vocab;
+const { ModelSession } = require(path.join(root, 'engine', 'src', 'session.ts'));
+const session = await ModelSession.create(path.join(dir, 'model.onnx'), { layers: m.layers, heads: m.heads, headDim: m.d / m.heads, vocab: V }, { threads: 2 });
+let agree = 0, total = 0, maxdiff = 0;
+for (let e = 0; e < examples.length; e++) {
+  const { ctx, block } = examples[e];
+  // as the engine runs it: the context minus its last token into the cache, then one step
+  const kv = await session.extend(ctx.slice(0, -1), session.emptyKv());
+  const lg = await session.step([ctx[ctx.length - 1], ...block], kv);
+  refs[e].logits.forEach((row, j) => {
+    let a = 0, b = 0;
+    for (let t = 0; t < V; t++) {
+      if (lg[j * V + t] > lg[j * V + a]) a = t;
+      if (row[t] > row[b]) b = t;
+      maxdiff = Math.max(maxdiff, Math.abs(lg[j * V + t] - row[t]));
+    }
+    agree += a === b ? 1 : 0;
+    total++;
+  });
+}
+console.log(JSON.stringify({ model: dir, examples: examples.length, slots: total, top1_agreement: +(agree / total).toFixed(4), max_abs_logit_diff: +maxdiff.toFixed(3) }));
