@@ -24,8 +24,12 @@ def curve(logs, out):
         for ph in ("nt", "diff"):
             pts = [(r["tokens"] / 1e9, r["loss"]) for r in recs if r.get("phase") == ph and "loss" in r and r["loss"] > 0]
             if pts:
-                lab = {"nt": "next-token FIM loss", "diff": "block-diffusion loss"}[ph]
-                ax.plot(*zip(*pts), color=colors[ph], lw=1, label=None if lab in seen else lab)
+                lab = {"nt": "next-token FIM loss", "diff": "block-diffusion loss (mean of 25 logs)"}[ph]
+                xs, ys = zip(*pts)
+                ax.plot(xs, ys, color=colors[ph], lw=0.5, alpha=0.25)
+                k = 25
+                sm = [sum(ys[max(0, i - k + 1): i + 1]) / len(ys[max(0, i - k + 1): i + 1]) for i in range(len(ys))]
+                ax.plot(xs, sm, color=colors[ph], lw=1.5, label=None if lab in seen else lab)
                 seen.add(lab)
         for r in recs:
             if "eval" in r:
@@ -33,7 +37,9 @@ def curve(logs, out):
                     if k.endswith("/line/ar") or k.endswith("/line/par"):
                         m = "o" if k.startswith("py") else "s"
                         ax2.scatter([r["tokens"] / 1e9], [v["em"] * 100], marker=m, color="tab:green", zorder=3)
-    ax.set_xlabel("tokens seen (billions)")
+                        ax2.annotate(k.split("/")[-1], (r["tokens"] / 1e9, v["em"] * 100), textcoords="offset points",
+                                     xytext=(5, -3), fontsize=7, color="tab:green")
+    ax.set_xlabel("tokens seen (billions); 0-1.56 B: next-token FIM phase (its losses were not logged)")
     ax.set_ylabel("training loss (nats)")
     ax2.set_ylabel("held-out full-line exact match, % (o Python, s TS/JS)", color="tab:green")
     ax.legend(loc="upper right")
