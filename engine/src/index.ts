@@ -12,7 +12,7 @@ import { buildContext } from './context';
 import { KvCache } from './kvcache';
 import { sampleBlocks } from './sampler';
 import { type Kv, ModelSession } from './session';
-import { chooseMode, cutMultiline } from './stops';
+import { chooseMode, cutMultiline, cutRepetition } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
 import type {
   Engine,
@@ -241,7 +241,10 @@ export class DiffillEngine implements Engine {
     const tok = this.tok;
     const res = await sampleBlocks(
       tok,
-      model((toks) => mode === 'multiline' && cutMultiline(this.textOf(toks, ctx.heal), openLine, req.suffix).cut),
+      model((toks) => {
+        const t = this.textOf(toks, ctx.heal);
+        return cutRepetition(t).cut || (mode === 'multiline' && cutMultiline(t, openLine, req.suffix).cut);
+      }),
       {
         mode,
         // a line rarely needs more than 16 tokens: a smaller block makes every step cheaper
@@ -255,6 +258,7 @@ export class DiffillEngine implements Engine {
     );
     let text = res.healFailed ? '' : this.textOf(res.tokens, ctx.heal);
     if (mode === 'multiline') text = cutMultiline(text, openLine, req.suffix).text;
+    text = cutRepetition(text).text;
     const tokens = res.tokens.map((t, i) => ({ text: tok.decode([t]), p: res.probs[i] }));
     return {
       text,

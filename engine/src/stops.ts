@@ -61,3 +61,28 @@ export function cutMultiline(text: string, openLine: string, suffix: string): { 
   }
   return { text, cut: false };
 }
+
+/**
+ * Cuts degenerate repetition, the failure mode of a weak model filling far to the right:
+ * a run of the same 2-12 characters (with a letter in them) repeated 4+ times ("_pre_pre_pre_pre")
+ * is cut after its first occurrence (separators like "----" and numbers like 1000000 are left alone), and a non-trivial line equal to the line before it ends the completion there.
+ */
+export function cutRepetition(text: string): { text: string; cut: boolean } {
+  let out = text;
+  let cut = false;
+  const run = /(.{2,12}?)\1{3,}/s.exec(out);
+  if (run && /[A-Za-z_]/.test(run[1])) {
+    out = out.slice(0, run.index + run[1].length);
+    cut = true;
+  }
+  const lines = out.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const t = lines[i].trim();
+    if (t.length > 3 && t === lines[i - 1].trim()) {
+      out = lines.slice(0, i).join('\n');
+      cut = true;
+      break;
+    }
+  }
+  return { text: cut ? out.replace(/\s+$/, '') : out, cut };
+}

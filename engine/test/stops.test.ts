@@ -26,3 +26,13 @@ test('multi-line: nested blocks are kept', () => {
   const t = 'for i in x:\n        if i:\n            y += i\n    return y';
   assert.deepEqual(cutMultiline(t, '    ', '\n'), { text: t, cut: false });
 });
+
+test('repetition: degenerate runs and repeated lines are cut', () => {
+  const { cutRepetition } = require('../src/stops');
+  assert.deepEqual(cutRepetition('self._pre_pre_pre_pre_pre_pre'), { text: 'self._pre', cut: true });
+  assert.deepEqual(cutRepetition('a = 1\n    graph.graph = graph.graph\n    graph.graph = graph.graph\n'), { text: 'a = 1\n    graph.graph = graph.graph', cut: true });
+  assert.deepEqual(cutRepetition('x = [1, 2, 3]\ny = 0'), { text: 'x = [1, 2, 3]\ny = 0', cut: false });
+  assert.deepEqual(cutRepetition('    ]\n    ]'), { text: '    ]\n    ]', cut: false }, 'short lines may repeat');
+  assert.equal(cutRepetition('# ----------------').cut, false);
+  assert.equal(cutRepetition('n = 1000000').cut, false);
+});
