@@ -16,14 +16,12 @@ import {
   LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
-  TextDocuments,
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
-import { TextDocument } from 'vscode-languageserver-textdocument';
 import { loadEngine } from '../../engine/src/index';
 import { registerSelectionCommands } from './commands';
 import { CompletionPipeline } from './completion/pipeline';
-import { offsetOf } from './documents';
+import { SyncedDocuments, offsetOf } from './documents';
 import { EngineHost, type LoadEngine, defaultModelsRoot } from './engineHost';
 import { parseFaults, withFaults } from './faults';
 import { type Logger, createLogger, describeError } from './log';
@@ -51,7 +49,7 @@ export interface StartedServer {
 }
 
 export function startServer(connection: Connection, deps: ServerDeps): StartedServer {
-  const documents = new TextDocuments(TextDocument);
+  const documents = new SyncedDocuments((m) => log.warn(m));
   let settings: DiffillSettings = normalizeSettings(undefined);
   const log: Logger = createLogger(
     { error: (m) => connection.console.error(m), warn: (m) => connection.console.warn(m), info: (m) => connection.console.info(m) },
