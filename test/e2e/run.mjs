@@ -514,7 +514,11 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
   }
   log(`${lang}: ghost text after ${Date.now() - started} ms${g.nudges ? ` and ${g.nudges} explicit trigger(s)` : ''}: ${JSON.stringify(g.text)}`);
   assert(g.onCursorLine, 'ghost text is not on the cursor line');
-  if (frames) { for (let i = 0; i < 3; i++) await frame(250); }
+  if (frames) {
+    // The last typed frame stays up for as long as the suggestion took; then the ghost text, held.
+    frames[frames.length - 1].delayMs = Math.min(1500, Math.max(90, Date.now() - started));
+    await frame(1800);
+  }
   await sleep(300);
   const g2 = await ghost(); // what we accept is what is on screen now
   const shown = g2.text.trim() ? g2 : g;
@@ -522,7 +526,7 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
 
   await page.keyboard.press('Tab');
   await sleep(300);
-  if (frames) { await frame(400); }
+  if (frames) { await frame(2400); } // accepted: the ghost text is now text
   const after = await saveAndRead(abs);
   const off = offsetOf(initial, at.line, at.col);
   const head = initial.slice(0, off) + prefix, tail = initial.slice(off);
@@ -532,7 +536,6 @@ async function completionScenario({ lang, file, at, prefix, more, mediaName, fra
   assert(norm(accepted) === norm(shown.text),
     `Tab inserted ${JSON.stringify(accepted)} but the ghost text was ${JSON.stringify(shown.text)}`);
   log(`${lang}: accepted ${JSON.stringify(accepted)}`);
-  if (frames) { await frame(1800); }
 
   // Type more, sampling the ghost text after every key: a suggestion made for an earlier state of
   // the line must never be shown unchanged once the typed characters contradict it.
@@ -751,9 +754,17 @@ async function statusBarScenario() {
   const all = `${s.text} ${s.aria}`;
   const latency = /\d+(\.\d+)?\s*ms\b/.exec(all);
   const state = /\b(ready|loading|idle|busy|error|off|disabled|running|model|onnx|\d+[mk]?\s*params?)\b/i.exec(all);
-  // A clip of the right end of the status bar, with the editor above it.
+  // The right end of the status bar with the item's tooltip (state, model, last latency) open.
   const vp = page.viewportSize();
-  await mediaShot('status-bar', { clip: { x: vp.width - 640, y: vp.height - 90, width: 640, height: 90 } });
+  const item = page.locator(`[id="${s.id}"]`).first();
+  await item.hover().catch(() => {});
+  const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: /Diffill/ }).first();
+  const tip = await hover.waitFor({ state: 'visible', timeout: 5000 }).then(() => hover.textContent()).catch(() => '');
+  if (tip) log(`status bar tooltip: ${JSON.stringify(tip)}`);
+  const box = tip ? await hover.boundingBox() : null;
+  const top = Math.max(0, Math.min(vp.height - 90, box ? box.y - 12 : vp.height - 90));
+  await mediaShot('status-bar', { clip: { x: vp.width - 640, y: top, width: 640, height: vp.height - top } });
+  await page.mouse.move(24, 600);
   assert(!/\berror\b/i.test(all), `the Diffill status-bar item reports an error: ${JSON.stringify(all)}`);
   assert(latency, `the Diffill status-bar item shows no latency figure: ${JSON.stringify(all)}`);
   assert(state, `the Diffill status-bar item shows no model state: ${JSON.stringify(all)}`);
@@ -820,6 +831,10 @@ async function main() {
     await dismissNotifications();
     log(`workbench up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await shot('workbench');
+    // The explorer has done its part (the workspace is open); without it the editors, and the
+    // pictures of them, get the width.
+    await page.keyboard.press(`${mod}+KeyB`);
+    await page.locator('#workbench\\.parts\\.sidebar').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => log('the side bar stayed open'));
     if (extId) {
       const list = spawnSync(NODE24, [CS_ENTRY, ...csArgs(dirs), '--list-extensions'], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: dirs.xdg, HOME: dirs.home } });
       assert(list.stdout.toLowerCase().includes(extId.toLowerCase()), `${extId} not in --list-extensions: ${list.stdout}`);
