@@ -96,7 +96,7 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
   const session = await ModelSession.create(
     onnxPath,
     { layers: m.layers, heads: m.heads, headDim: m.d / m.heads, vocab: m.vocab },
-    { threads: opts.threads, executionProviders: opts.executionProviders },
+    { threads: opts.threads, executionProviders: opts.executionProviders, cpuMemArena: (opts as { cpuMemArena?: boolean }).cpuMemArena },
   );
   const engine = new DiffillEngine(tok, session, conf, opts, 0);
   if (opts.warmup !== false) {

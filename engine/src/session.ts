@@ -27,6 +27,8 @@ export interface Kv {
 export interface SessionOptions {
   threads?: number;
   executionProviders?: string[];
+  /** ONNX Runtime's CPU memory arena (default off: it keeps the peak of every shape ever run). */
+  cpuMemArena?: boolean;
 }
 
 export class ModelSession {
@@ -68,7 +70,8 @@ export class ModelSession {
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           executionMode: 'sequential',
-          enableCpuMemArena: true,
+          enableCpuMemArena: opts.cpuMemArena ?? false,
+          enableMemPattern: false,
         });
         return new ModelSession(session, dims, threads, ep);
       } catch (err) {
