@@ -48,7 +48,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const results = [];
 class Skip extends Error {}
+let timedOut = false; // set by the hard limit: from then on nothing more is run or recorded
 async function test(name, fn) {
+  if (timedOut) return;
   const start = Date.now();
   log(`--- ${name}`);
   try {
@@ -56,6 +58,7 @@ async function test(name, fn) {
     results.push({ name, status: 'passed', ms: Date.now() - start });
     log(`PASS ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
   } catch (e) {
+    if (timedOut) return;
     if (e instanceof Skip) {
       results.push({ name, status: 'skipped', ms: Date.now() - start, detail: e.message });
       log(`SKIP ${name}: ${e.message}`);
@@ -85,11 +88,14 @@ function summary() {
 let server = null; // code-server, spawned detached: it leads its own process group
 let browser = null;
 let page = null;
-let stopping = false;
+let stopping = null;
 
-async function stopAll() {
-  if (stopping) return;
-  stopping = true;
+/** Stops the browser and code-server's process group; every caller awaits the same stop. */
+function stopAll() {
+  stopping ??= doStop();
+  return stopping;
+}
+async function doStop() {
   if (browser) {
     await Promise.race([browser.close().catch(() => {}), sleep(10_000)]);
     browser = null;
@@ -895,28 +901,34 @@ async function main() {
   }
 }
 
-const hard = setTimeout(async () => {
-  log(`HARD TIMEOUT after ${HARD_TIMEOUT_MS / 1000} s`);
-  results.push({ name: 'whole run finishes within the time limit', status: 'failed', detail: `killed after ${HARD_TIMEOUT_MS / 1000} s` });
-  await Promise.race([stopAll(), sleep(15_000)]);
-  summary();
-  process.exit(1);
-}, HARD_TIMEOUT_MS);
-
-let ok = false;
-try {
-  await main();
-} catch (e) {
-  results.push({ name: 'setup of the end-to-end run', status: 'failed', detail: e?.stack || String(e) });
-  log(`ERROR ${e?.stack || e}`);
-  await shot('failure-setup').catch(() => {});
-} finally {
-  await stopAll();
+let finished = false;
+async function finish() {
+  if (finished) return new Promise(() => {}); // the other path is already finishing
+  finished = true;
+  await Promise.race([stopAll(), sleep(20_000)]);
   clearTimeout(hard);
   try { // VS Code's logs, the extension's output channel among them (exthost*/diffill.diffill/).
     fs.cpSync(path.join(RUN, 'user-data', 'logs'), path.join(ART, 'logs'), { recursive: true });
   } catch {}
   log(`artifacts in ${path.relative(process.cwd(), ART) || ART}`);
-  ok = summary();
+  process.exit(summary() ? 0 : 1);
 }
-process.exit(ok ? 0 : 1);
+
+const hard = setTimeout(() => {
+  timedOut = true;
+  log(`HARD TIMEOUT after ${HARD_TIMEOUT_MS / 1000} s`);
+  results.push({ name: 'whole run finishes within the time limit', status: 'failed', detail: `stopped after ${HARD_TIMEOUT_MS / 1000} s` });
+  finish();
+}, HARD_TIMEOUT_MS);
+
+try {
+  await main();
+} catch (e) {
+  if (!timedOut) {
+    results.push({ name: 'setup of the end-to-end run', status: 'failed', detail: e?.stack || String(e) });
+    log(`ERROR ${e?.stack || e}`);
+    await shot('failure-setup').catch(() => {});
+  }
+} finally {
+  await finish();
+}
