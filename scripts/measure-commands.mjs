@@ -3,7 +3,8 @@
 // through the same functions the language server runs (server/src/commands), on the CPU.
 //
 //   node scripts/measure-commands.mjs [TASKS.jsonl] [--per-bucket N] [--refactor N] [--budget MS]
-//                                     [--candidates N] [--no-fit] [--model DIR] [--out FILE.json]
+//                                     [--candidates N] [--no-fit] [--threshold P] [--max-fraction F] [--rounds N]
+//                                     [--model DIR] [--out FILE.json]
 //
 // (a) infill-span: the target span is the selection; exact match of the best candidate and of any
 //     candidate, by the span's length in tokens (1-8, 9-24, 25+), N tasks per bucket.
@@ -28,7 +29,7 @@ if (!process.env.DIFFILL_MEASURE_CHILD) {
 const root = path.join(import.meta.dirname, '..');
 const { loadEngine } = await import(path.join(root, 'engine/src/index.ts'));
 const { infillSpan } = await import(path.join(root, 'server/src/commands/infillSpan.ts'));
-const { refactorSpan } = await import(path.join(root, 'server/src/commands/refactor.ts'));
+const { REMASK_BELOW, REMASK_SHARE, ROUNDS, refactorSpan } = await import(path.join(root, 'server/src/commands/refactor.ts'));
 const { DEFAULT_SETTINGS } = await import(path.join(root, 'server/src/protocol.ts'));
 
 // ---- flags ------------------------------------------------------------------------------------
@@ -43,7 +44,11 @@ const budgetMs = Number(flag('budget', DEFAULT_SETTINGS.latencyBudgetMs * DEFAUL
 const candidates = Number(flag('candidates', 4));
 const outPath = flag('out');
 const fitLength = !args.includes('--no-fit');
-const valueFlags = new Set(['--per-bucket', '--refactor', '--budget', '--candidates', '--model', '--out']);
+const numberOr = (name) => (flag(name) === undefined ? undefined : Number(flag(name)));
+const threshold = numberOr('threshold');
+const maxFraction = numberOr('max-fraction');
+const rounds = numberOr('rounds');
+const valueFlags = new Set(['--per-bucket', '--refactor', '--budget', '--candidates', '--model', '--out', '--threshold', '--max-fraction', '--rounds']);
 let tasksPath = args.find((a, i) => !a.startsWith('--') && !valueFlags.has(args[i - 1]));
 let modelDir = flag('model');
 if (!modelDir) {
@@ -119,6 +124,7 @@ const OPERATORS = [
   [' == ', ' != '], [' != ', ' == '], [' === ', ' !== '], [' !== ', ' === '],
   [' <= ', ' >= '], [' >= ', ' <= '], [' < ', ' > '], [' > ', ' < '],
   [' + ', ' - '], [' - ', ' + '], [' * ', ' / '],
+  [' += ', ' -= '], [' -= ', ' += '],
   [' and ', ' or '], [' or ', ' and '], [' && ', ' || '], [' || ', ' && '],
 ];
 
@@ -184,7 +190,8 @@ function plant(t, index) {
     const to = others[Math.floor(rnd() * others.length)];
     return { text: s.slice(0, o.i) + to + s.slice(o.i + o.name.length), start: o.i, end: o.i + to.length, kind: 'identifier', from: o.name, to };
   };
-  return index % 2 === 0 ? (tryOp() ?? tryId()) : (tryId() ?? tryOp());
+  // the two kinds alternate; a span without the kind wanted is skipped, so both are measured alike
+  return index % 2 === 0 ? tryOp() : tryId();
 }
 
 /** Whether every character of [start, end) of `a` survives into `b` (character LCS). */
@@ -213,11 +220,12 @@ for (const t of ordered) {
   if (refactorRows.length >= refactorN) break;
   const n = tok.encode(t.target).length;
   if (n < 4 || n > 96 || t.target.length > 400) continue;
-  const bug = plant(t, index++);
+  const bug = plant(t, index);
   if (!bug) continue;
+  index++;
   const start = t.prefix.length;
   const run = (selection) =>
-    refactorSpan(engine, { text: t.prefix + selection + t.suffix, start, end: start + selection.length, budgetMs, windowChars });
+    refactorSpan(engine, { text: t.prefix + selection + t.suffix, start, end: start + selection.length, budgetMs, windowChars, threshold, maxFraction, rounds });
   const planted = await run(bug.text);
   const clean = await run(t.target);
   const fixed = planted.newText === t.target;
@@ -285,7 +293,10 @@ for (const r of infillTable) {
 const all = Object.fromEntries(['best', 'any', 'bestRaw', 'anyRaw'].map((k) => [k, count(infillRows, (r) => r[k])]));
 const N = infillRows.length;
 console.log(`| all | ${N} | ${pct(all.best, N)} | ${pct(all.any, N)} | ${pct(all.bestRaw, N)} | ${pct(all.anyRaw, N)} | | |`);
-console.log('\nRefactor Selection: one planted single-token bug per span');
+console.log(
+  `\nRefactor Selection: one planted single-token bug per span (re-masking tokens below p ${threshold ?? REMASK_BELOW}, ` +
+    `at most ${maxFraction ?? REMASK_SHARE} of a window, ${rounds ?? ROUNDS} rounds)`,
+);
 console.log('| bug | spans | fixed (output = original) | bug token changed | any change | bug token p < 0.05 | false change on the clean span |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of refactorTable) {
@@ -298,6 +309,9 @@ const report = {
   budgetMs,
   candidates,
   fitLength,
+  threshold: threshold ?? REMASK_BELOW,
+  maxFraction: maxFraction ?? REMASK_SHARE,
+  rounds: rounds ?? ROUNDS,
   infill: infillTable,
   refactor: refactorTable,
   seconds: { infill: Math.round(infillMs / 1000), refactor: Math.round(refactorMs / 1000) },

@@ -13,6 +13,14 @@ import type { SpanJob } from './infillSpan';
 import { type CommandDeps, checkCurrent, rangeOf, resolve, toResponseError, withProgress } from './request';
 import { type OffsetEdit, checkSelection, confidenceSpans, minimalEdit, splitAtSelection, toDocumentEol } from './selection';
 
+// Chosen with scripts/measure-commands.mjs (planted bugs fixed vs clean code changed).
+/** Tokens the model gives less than this probability are re-masked. */
+export const REMASK_BELOW = 0.001;
+/** At most this share of a window is re-masked per round (at least one token). */
+export const REMASK_SHARE = 0.25;
+/** Rounds of score → re-mask → denoise. */
+export const ROUNDS = 3;
+
 export interface RefactorOutcome {
   /** The rewritten selection in the document's line endings (the original when unchanged). */
   newText: string;
@@ -31,7 +39,18 @@ export interface RefactorOutcome {
  * Rewrites text[start, end). With `scoreOnly` the engine only scores (no re-masking): the
  * confidence view. Throws a SelectionError for selections the model cannot take.
  */
-export async function refactorSpan(engine: Engine, job: SpanJob & { scoreOnly?: boolean }): Promise<RefactorOutcome> {
+export interface RefactorOptions {
+  /** Only score: the confidence view. */
+  scoreOnly?: boolean;
+  /** Re-mask tokens below this probability (default REMASK_BELOW). */
+  threshold?: number;
+  /** Share of a window re-masked per round at most (default REMASK_SHARE). */
+  maxFraction?: number;
+  /** Rounds of score → re-mask → denoise (default ROUNDS). */
+  rounds?: number;
+}
+
+export async function refactorSpan(engine: Engine, job: SpanJob & RefactorOptions): Promise<RefactorOutcome> {
   checkSelection(job.text, job.start, job.end, { requireText: true });
   const parts = splitAtSelection(job.text, job.start, job.end, job.windowChars);
   const sel = parts.selection;
@@ -40,7 +59,9 @@ export async function refactorSpan(engine: Engine, job: SpanJob & { scoreOnly?: 
     selection: sel.text,
     suffix: parts.suffix,
     // threshold 0: no token is below it, so the engine scores and stops
-    ...(job.scoreOnly ? { threshold: 0, rounds: 1 } : {}),
+    ...(job.scoreOnly
+      ? { threshold: 0, rounds: 1 }
+      : { threshold: job.threshold ?? REMASK_BELOW, maxFraction: job.maxFraction ?? REMASK_SHARE, rounds: job.rounds ?? ROUNDS }),
     budgetMs: job.budgetMs,
     signal: job.signal,
   });
