@@ -32,7 +32,13 @@ export class StatusBar implements vscode.Disposable {
   }
 
   update(status: StatusParams): void {
+    const wasLoading = this.status.state === 'loading' || this.status.state === 'error';
     this.status = status;
+    // A request made while the model was loading got no answer; ask again once it is ready, so a
+    // user who stopped typing still sees ghost text.
+    if (wasLoading && status.state === 'ready' && vscode.window.activeTextEditor) {
+      void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    }
     this.render();
     this.trackLoading();
     if (status.state === 'error' && status.message && status.message !== this.lastErrorShown) {
