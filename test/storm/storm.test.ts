@@ -1,0 +1,47 @@
+/**
+ * The typing storm, small enough for `npm test` (1,000 keystrokes, about half a minute); the full
+ * one (10,000) is `npm run storm`. Same corpus, same rules (storm.ts).
+ */
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../server/src/protocol';
+import { OTHER_MODEL, SERVER, announceSkip, skipReason } from '../protocol/session';
+import { STORM_DEFAULTS, formatTable, runStorm } from './storm';
+
+announceSkip('typing storm');
+
+const KEYS = Number(process.env.DIFFILL_STORM_KEYS ?? 1_000);
+
+test(`typing storm: ${KEYS} keystrokes over 20 documents, bursts of 50/s`, { skip: skipReason, timeout: 300_000 }, async () => {
+  const report = await runStorm({
+    ...STORM_DEFAULTS,
+    server: SERVER,
+    settings: { ...DEFAULT_SETTINGS, modelPath: OTHER_MODEL ?? '' },
+    keystrokes: KEYS,
+    seed: 7,
+    warmupKeystrokes: Math.floor(KEYS * 0.3),
+  });
+  console.log(formatTable(report));
+  console.log(JSON.stringify(report));
+  assert.equal(report.crashes, 0, report.failures.join('\n'));
+  assert.equal(report.stale, 0, report.failures.join('\n'));
+  assert.equal(report.errors, 0, 'no error other than RequestCancelled');
+  assert.equal(report.timeouts, 0, 'every request answered');
+  assert.ok(report.answered + report.cancelled === report.requests);
+  assert.ok(report.withItems > 0, 'the model answered during the storm');
+  assert.ok(report.rssMiB.growthPct <= 10, `RSS growth after warm-up ${report.rssMiB.growthPct} % (limit 10 %)`);
+});
+
+test('the stale-answer check catches a server that answers outdated versions', { timeout: 60_000 }, async () => {
+  const report = await runStorm({
+    ...STORM_DEFAULTS,
+    server: path.join(__dirname, 'staleServer.cjs'),
+    settings: DEFAULT_SETTINGS,
+    keystrokes: 150,
+    seed: 3,
+    warmupKeystrokes: 30,
+  });
+  assert.ok(report.stale > 0, `stale answers detected: ${JSON.stringify(report)}`);
+  assert.equal(report.crashes, 0);
+});
