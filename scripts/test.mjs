@@ -2,7 +2,8 @@
 //   node scripts/test.mjs            unit + engine + protocol + client (the last two skip with a reason
 //                                    when the model / a VS Code binary is missing)
 //   node scripts/test.mjs unit       only the unit tests (server logic, engine unit tests)
-//   node scripts/test.mjs protocol   only the LSP-over-stdio tests (need `npm run build` first)
+//   node scripts/test.mjs protocol   only the LSP-over-stdio tests, with the small typing storm
+//                                    (need `npm run build` first; the full storm is `npm run storm`)
 //   node scripts/test.mjs client     only the @vscode/test-electron tests
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 
 const SUITES = {
   unit: ['test/unit', 'engine'],
-  protocol: ['test/protocol'],
+  protocol: ['test/protocol', 'test/storm'],
   client: ['test/client'],
 };
 
