@@ -12,8 +12,10 @@
 //     < ↔ >, + ↔ -, and ↔ or, …, or one identifier replaced by another of the same snippet); the
 //     refactor of that span counts as a fix when its output equals the original target, and the
 //     bug as touched when the planted token no longer stands. The same spans unplanted give the
-//     false-change rate (the output differs from correct code).
-// Prints a table, then the JSON of the numbers (also written to --out).
+//     false-change rate (the output differs from correct code). The planted token's probability is
+//     set against the share of clean tokens below the same p (what the confidence view would tint).
+// "unfiltered" columns: the engine's candidates before the span filters (spanFilters.ts).
+// Prints a table, then the JSON of the numbers (also written to --out, with every task's row).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -240,6 +242,7 @@ for (const t of ordered) {
     changed: planted.changed,
     bugP: Math.min(...planted.confidence.filter((c) => c.end > start + bug.start && c.start < start + bug.end).map((c) => c.p)),
     falseChange: clean.changed,
+    cleanLowShare: clean.confidence.filter((c) => c.p < 0.05).length / Math.max(1, clean.confidence.length),
     ms: planted.ms + clean.ms,
   });
   const r = refactorRows.at(-1);
@@ -276,6 +279,7 @@ const refactorTable = [...kinds.map((k) => [k, refactorRows.filter((r) => r.kind
   changed: count(rows, (r) => r.changed),
   lowP: count(rows, (r) => r.bugP < 0.05),
   falseChange: count(rows, (r) => r.falseChange),
+  cleanLowShare: rows.reduce((a, r) => a + r.cleanLowShare, 0) / Math.max(1, rows.length),
 }));
 
 console.log(
@@ -297,10 +301,15 @@ console.log(
   `\nRefactor Selection: one planted single-token bug per span (re-masking tokens below p ${threshold ?? REMASK_BELOW}, ` +
     `at most ${maxFraction ?? REMASK_SHARE} of a window, ${rounds ?? ROUNDS} rounds)`,
 );
-console.log('| bug | spans | fixed (output = original) | bug token changed | any change | bug token p < 0.05 | false change on the clean span |');
-console.log('|---|---|---|---|---|---|---|');
+console.log(
+  '| bug | spans | fixed (output = original) | bug token changed | any change | bug token p < 0.05 | clean tokens p < 0.05 | false change on the clean span |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of refactorTable) {
-  console.log(`| ${r.bug} | ${r.n} | ${pct(r.fixed, r.n)} | ${pct(r.touched, r.n)} | ${pct(r.changed, r.n)} | ${pct(r.lowP, r.n)} | ${pct(r.falseChange, r.n)} |`);
+  console.log(
+    `| ${r.bug} | ${r.n} | ${pct(r.fixed, r.n)} | ${pct(r.touched, r.n)} | ${pct(r.changed, r.n)} | ${pct(r.lowP, r.n)} | ` +
+      `${(100 * r.cleanLowShare).toFixed(0)} % | ${pct(r.falseChange, r.n)} |`,
+  );
 }
 console.log(`\n(${(infillMs / 1000).toFixed(0)} s infill, ${(refactorMs / 1000).toFixed(0)} s refactor)`);
 const report = {
