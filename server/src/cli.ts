@@ -291,7 +291,7 @@ async function refactorCmd(f: Flags): Promise<number> {
     }
     const low = out.confidence.filter((c) => c.p < 0.1).length;
     console.error(
-      `diffill: ${out.changed ? 'rewritten' : 'unchanged'}, ${low} of ${out.confidence.length} tokens below p 0.1, ` +
+      `diffill: ${out.changed ? 'rewritten' : out.undecodable ? 'unchanged (the rewrite held undecodable bytes)' : 'unchanged'}, ${low} of ${out.confidence.length} tokens below p 0.1, ` +
         `${out.rounds} rounds, ${out.forwards} forwards in ${round(out.ms)} ms${out.truncated ? ' (deadline hit)' : ''} · model ${engine.info.modelName}`,
     );
     return 0;

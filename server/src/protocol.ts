@@ -93,7 +93,9 @@ export type SelectionErrorReason =
   | 'too-many-lines'
   | 'binary'
   | 'no-model'
-  | 'outdated';
+  | 'outdated'
+  /** The engine ran well past the budget (latencyBudgetMs × commandTimeoutFactor) and was stopped. */
+  | 'timeout';
 
 /** Selections longer than this many lines are refused. */
 export const MAX_SELECTION_LINES = 5000;

@@ -110,14 +110,13 @@ describe('minimalEdit / applyEdits', () => {
 });
 
 describe('confidenceSpans', () => {
-  test('engine offsets (LF) become document offsets (CRLF), clamped, empty ones dropped', () => {
+  test('tokens are laid onto the text: LF offsets become document offsets (CRLF)', () => {
     const sel = new Normalized('a\r\nb');
     const spans = confidenceSpans(
       [
-        { start: 0, end: 1, p: 0.9 },
-        { start: 1, end: 2, p: 0.5 },
-        { start: 2, end: 3, p: 0.01 },
-        { start: 3, end: 9, p: 0.2 },
+        { text: 'a', p: 0.9 },
+        { text: '\n', p: 0.5 },
+        { text: 'b', p: 0.01 },
       ],
       sel,
       10,
@@ -127,6 +126,32 @@ describe('confidenceSpans', () => {
       { start: 11, end: 13, p: 0.5 },
       { start: 13, end: 14, p: 0.01 },
     ]);
+  });
+  test('a character split across tokens (U+FFFD parts) gets one span with the lowest p; later offsets stay right', () => {
+    const sel = new Normalized('x = "你😀" + y');
+    const spans = confidenceSpans(
+      [
+        { text: 'x', p: 0.9 },
+        { text: ' =', p: 0.8 },
+        { text: ' "', p: 0.7 },
+        { text: '你\uFFFD', p: 0.3 },
+        { text: '\uFFFD', p: 0.2 },
+        { text: '"', p: 0.6 },
+        { text: ' +', p: 0.04 },
+        { text: ' y', p: 0.5 },
+      ],
+      sel,
+      0,
+    );
+    const text = sel.text;
+    assert.deepEqual(
+      spans.map((s) => [text.slice(s.start, s.end), s.p]),
+      [['x', 0.9], [' =', 0.8], [' "', 0.7], ['你😀', 0.2], ['"', 0.6], [' +', 0.04], [' y', 0.5]],
+    );
+  });
+  test('tokens that match nothing end the list instead of tinting the wrong text', () => {
+    const spans = confidenceSpans([{ text: 'a', p: 1 }, { text: 'zzz', p: 0 }, { text: 'q', p: 0 }], new Normalized('abc'), 0);
+    assert.deepEqual(spans, [{ start: 0, end: 1, p: 1 }]);
   });
 });
 
@@ -199,6 +224,13 @@ describe('infillSpan / refactorSpan on a scripted engine', () => {
     assert.equal(out.changed, false);
     assert.equal(out.newText, doc.slice(start, end));
     assert.equal((e.seen[0] as RefactorRequest).threshold, 0);
+  });
+
+  test('refactor: a rewrite that would write undecodable bytes (U+FFFD) is dropped', async () => {
+    const e = fakeEngine({ refactor: (r) => r.selection.replace('>', '\uFFFD') });
+    const out = await refactorSpan(e, job);
+    assert.equal(out.changed, false);
+    assert.deepEqual(out.edits, []);
   });
 
   test('bad selections throw SelectionError before the engine runs', async () => {

@@ -11,7 +11,15 @@ import type { Engine } from '../../../engine/src/types';
 import type { RefactorParams, RefactorResult } from '../protocol';
 import type { SpanJob } from './infillSpan';
 import { type CommandDeps, checkCurrent, rangeOf, resolve, toResponseError, withProgress } from './request';
-import { type OffsetEdit, checkSelection, confidenceSpans, minimalEdit, splitAtSelection, toDocumentEol } from './selection';
+import {
+  type OffsetEdit,
+  checkSelection,
+  confidenceSpans,
+  minimalEdit,
+  replacementChars,
+  splitAtSelection,
+  toDocumentEol,
+} from './selection';
 
 // Chosen with scripts/measure-commands.mjs (planted bugs fixed vs clean code changed).
 /** Tokens the model gives less than this probability are re-masked. */
@@ -27,6 +35,8 @@ export interface RefactorOutcome {
   /** Document offsets; inside [start, end); empty when unchanged. */
   edits: OffsetEdit[];
   changed: boolean;
+  /** The engine's rewrite held undecodable bytes and was dropped. */
+  undecodable: boolean;
   /** Per token of the original selection, document offsets. */
   confidence: Array<{ start: number; end: number; p: number }>;
   rounds: number;
@@ -68,7 +78,11 @@ export async function refactorSpan(engine: Engine, job: SpanJob & RefactorOption
   const confidence = confidenceSpans(res.original, sel, job.start);
   // The edit is found on the normalised text and mapped back, so that the lines it does not touch
   // keep their own line endings byte for byte.
-  const e = job.scoreOnly || !res.changed ? undefined : minimalEdit(sel.text, res.text);
+  let e = job.scoreOnly || !res.changed ? undefined : minimalEdit(sel.text, res.text);
+  // a rewrite that writes undecodable bytes (a character split between the engine's windows) where
+  // the original had none would corrupt the text: no rewrite then
+  const undecodable = e !== undefined && replacementChars(e.newText) > replacementChars(sel.text.slice(e.start, e.end));
+  if (undecodable) e = undefined;
   const edits: OffsetEdit[] = [];
   let newText = sel.original;
   if (e) {
@@ -82,6 +96,7 @@ export async function refactorSpan(engine: Engine, job: SpanJob & RefactorOption
     newText,
     edits,
     changed: edits.length > 0,
+    undecodable,
     confidence,
     rounds: res.rounds,
     forwards: res.forwards,
@@ -106,6 +121,7 @@ export function refactorHandler(deps: CommandDeps) {
           `${out.changed ? `${out.edits.length} edit` : 'unchanged'}, ${out.rounds} rounds, ${out.forwards} forwards ` +
           `in ${out.ms.toFixed(0)} ms${out.truncated ? ' (deadline hit)' : ''}`,
       );
+      if (out.undecodable) deps.log.warn(`${what}: the engine's rewrite held undecodable bytes (a character split between windows); dropped`);
       if (out.changed) deps.log.text(`${what} newText`, out.newText);
       return {
         edits: out.edits.map((e) => ({ range: rangeOf(r.doc, e.start, e.end), newText: e.newText })),

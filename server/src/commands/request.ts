@@ -25,6 +25,14 @@ import { SelectionError } from './selection';
 /** Requests that take longer than this show progress. */
 export const PROGRESS_AFTER_MS = 300;
 
+/**
+ * The engine keeps to its budget between forward passes, but not everywhere (refactor scores every
+ * window of a long selection first): past this limit the server stops it and says so.
+ */
+export function hardLimitMs(budgetMs: number): number {
+  return budgetMs * 2 + 1000;
+}
+
 export interface CommandDeps {
   connection: Connection;
   documents: TextDocuments<TextDocument>;
@@ -79,7 +87,11 @@ export function resolve(deps: CommandDeps, params: SelectionParams | undefined):
 /** A refusal the client can tell apart by `data.reason`. */
 export function failure(reason: SelectionErrorReason, message: string): ResponseError<{ reason: SelectionErrorReason }> {
   const code =
-    reason === 'outdated' ? LSPErrorCodes.ContentModified : reason === 'no-model' ? LSPErrorCodes.RequestFailed : ErrorCodes.InvalidParams;
+    reason === 'outdated'
+      ? LSPErrorCodes.ContentModified
+      : reason === 'no-model' || reason === 'timeout'
+        ? LSPErrorCodes.RequestFailed
+        : ErrorCodes.InvalidParams;
   return new ResponseError(code, message, { reason });
 }
 
@@ -146,15 +158,27 @@ export async function withProgress<T>(
   const timer = setTimeout(() => {
     startProgress().catch((err) => deps.log.warn(`progress failed: ${describeError(err)}`));
   }, PROGRESS_AFTER_MS);
+  let timedOut = false;
+  const limit = hardLimitMs(budgetMs);
+  const hard = setTimeout(() => {
+    timedOut = true;
+    abort();
+  }, limit);
   try {
     const result = await work(ctl.signal);
-    if (token.isCancellationRequested || ctl.signal.aborted) {
+    if (token.isCancellationRequested || (ctl.signal.aborted && !timedOut)) {
       throw new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
     }
     return result;
+  } catch (err) {
+    if (timedOut && !token.isCancellationRequested) {
+      throw failure('timeout', `the model needed more than ${(limit / 1000).toFixed(1)} s for this selection: select less, or raise diffill.commandTimeoutFactor`);
+    }
+    throw err;
   } finally {
     finished = true;
     clearTimeout(timer);
+    clearTimeout(hard);
     if (ticker) clearInterval(ticker);
     reporter?.done();
     sub.dispose();

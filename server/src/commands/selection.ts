@@ -159,22 +159,49 @@ export function applyEdits(text: string, edits: readonly OffsetEdit[]): string {
 }
 
 /**
- * The model's confidence per token of the original selection, as document offsets: the engine's
- * offsets are in the normalised selection; tokens that do not line up with the text (a character
- * split across tokens) are clamped into the selection and empty ones dropped.
+ * The model's confidence per token of the original selection, as document offsets. The tokens are
+ * laid onto the normalised selection by their text, not by the engine's offsets: a character whose
+ * bytes are split across tokens decodes to U+FFFD in each part, which would shift every offset
+ * after it. Such a run of partial tokens gets the characters up to where the next whole token
+ * matches, and the lowest p of the run. Tokens that cannot be placed end the list.
  */
 export function confidenceSpans(
-  tokens: ReadonlyArray<{ start: number; end: number; p: number }>,
+  tokens: ReadonlyArray<{ text: string; p: number }>,
   selection: Normalized,
   selectionStart: number,
 ): Array<{ start: number; end: number; p: number }> {
-  const len = selection.text.length;
+  const sel = selection.text;
   const out: Array<{ start: number; end: number; p: number }> = [];
-  for (const t of tokens) {
-    const s = Math.max(0, Math.min(len, t.start));
-    const e = Math.max(s, Math.min(len, t.end));
-    if (e === s) continue;
-    out.push({ start: selectionStart + selection.toOriginal(s), end: selectionStart + selection.toOriginal(e), p: t.p });
+  const push = (s: number, e: number, p: number): void => {
+    if (e > s) out.push({ start: selectionStart + selection.toOriginal(s), end: selectionStart + selection.toOriginal(e), p });
+  };
+  const whole = (t: { text: string }): boolean => t.text !== '' && !t.text.includes('\uFFFD');
+  let pos = 0;
+  for (let i = 0; i < tokens.length && pos < sel.length; ) {
+    const t = tokens[i];
+    if (whole(t) && sel.startsWith(t.text, pos)) {
+      push(pos, pos + t.text.length, t.p);
+      pos += t.text.length;
+      i++;
+      continue;
+    }
+    // a run of partial (or unplaceable) tokens: up to the next whole token that matches ahead
+    let j = i + 1;
+    while (j < tokens.length && !whole(tokens[j])) j++;
+    // the run's decodable characters lie before the next token: search from past them
+    const known = tokens.slice(i, j).reduce((n, x) => n + x.text.replace(/\uFFFD/g, '').length, 0);
+    const next = j < tokens.length ? sel.indexOf(tokens[j].text, pos + Math.max(1, known)) : sel.length;
+    if (next < 0 || next - pos > 8 * (j - i)) break; // lost: better no tint than a wrong one
+    push(pos, next, Math.min(...tokens.slice(i, j).map((x) => x.p)));
+    pos = next;
+    i = j;
   }
   return out;
+}
+
+/** How many U+FFFD (undecodable bytes) a text holds. */
+export function replacementChars(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) n++;
+  return n;
 }
