@@ -1,6 +1,6 @@
 // Held-out exact match through the real engine (CPU, ONNX Runtime), on the tasks that
 // training/eval.py wrote from validation packages (models/<name>/eval_tasks.jsonl).
-//   node scripts/eval-tasks.mjs [TASKS.jsonl] [--limit N] [--json]
+//   node scripts/eval-tasks.mjs [TASKS.jsonl] [--kinds line,rest,multi] [--limit N] [--thresholds 0.9,0.7] [--json]
 // Runs `node dist/cli.js infill --raw` with parallel and with one-token-per-step decoding (no
 // deadline) and prints exact match and refinement steps per language and kind, side by side.
 import { spawnSync } from 'node:child_process';
@@ -12,9 +12,11 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const ti = args.indexOf('--thresholds');
 const thresholds = ti >= 0 ? args[ti + 1].split(',').map(Number) : [0.9];
+const ki = args.indexOf('--kinds');
+const kinds = ki >= 0 ? new Set(args[ki + 1].split(',')) : undefined;
 const li = args.indexOf('--limit');
 const limit = li >= 0 ? Number(args[li + 1]) : Infinity;
-let tasksPath = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--limit' && args[i - 1] !== '--thresholds');
+let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds'].includes(args[i - 1]));
 if (!tasksPath) {
   const root = path.join(import.meta.dirname, '..', 'models');
   const dir = fs.readdirSync(root).sort().find((d) => fs.existsSync(path.join(root, d, 'eval_tasks.jsonl')));
@@ -28,6 +30,7 @@ for (const line of fs.readFileSync(tasksPath, 'utf8').split('\n')) {
   if (!line.trim()) continue;
   const t = JSON.parse(line);
   const k = `${t.lang}/${t.kind}`;
+  if (kinds && !kinds.has(t.kind)) continue;
   if ((per.get(k) ?? 0) >= limit) continue;
   per.set(k, (per.get(k) ?? 0) + 1);
   tasks.push(t);
