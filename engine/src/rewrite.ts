@@ -34,8 +34,16 @@ async function score(m: SamplerModel, ids: readonly number[], mask: number, V: n
   return p;
 }
 
-/** Splits tokens into windows of at most `B`, preferring to end a window after a newline token. */
-export function windows(ids: readonly number[], B: number, isNewline: (t: number) => boolean): number[][] {
+/**
+ * Splits tokens into windows of at most `B`, preferring to end a window after a newline token and
+ * never between the bytes of one character (a byte-level token may hold half a character).
+ */
+export function windows(
+  ids: readonly number[],
+  B: number,
+  isNewline: (t: number) => boolean,
+  startsMidChar: (t: number) => boolean = () => false,
+): number[][] {
   const out: number[][] = [];
   let i = 0;
   while (i < ids.length) {
@@ -47,11 +55,28 @@ export function windows(ids: readonly number[], B: number, isNewline: (t: number
           break;
         }
       }
+      while (end > i + 1 && end < ids.length && startsMidChar(ids[end])) end--;
     }
     out.push(ids.slice(i, end));
     i = end;
   }
   return out;
+}
+
+/** UTF-16 offset of every UTF-8 byte offset of `text` (length: bytes + 1). */
+function byteToChar(text: string): Uint32Array {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const map = new Uint32Array(bytes + 1);
+  let b = 0;
+  for (let c = 0; c < text.length; c++) {
+    const code = text.codePointAt(c)!;
+    const n = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    for (let k = 0; k < n; k++) map[b + k] = c;
+    b += n;
+    if (code >= 0x10000) c++; // surrogate pair: two UTF-16 units
+  }
+  map[bytes] = text.length;
+  return map;
 }
 
 export async function rewriteWindows(engine: DiffillEngine, req: RefactorRequest): Promise<RefactorResult> {
@@ -68,7 +93,9 @@ export async function rewriteWindows(engine: DiffillEngine, req: RefactorRequest
   const threshold = req.threshold ?? 0.05;
   const maxFraction = req.maxFraction ?? 0.25;
   const ids = tok.encode(req.selection);
-  const wins = windows(ids, B, (t) => tok.hasNewline[t] === 1);
+  const wins = windows(ids, B, (t) => tok.hasNewline[t] === 1, (t) => tok.bytes[t].length > 0 && (tok.bytes[t][0] & 0xc0) === 0x80);
+  const b2c = byteToChar(req.selection);
+  let bytePos = 0;
   const original: RefactorResult['original'] = [];
   let done = '';
   let consumed = 0; // characters of the original selection covered by finished windows
@@ -76,14 +103,21 @@ export async function rewriteWindows(engine: DiffillEngine, req: RefactorRequest
   let truncated = false;
   for (const w of wins) {
     const wText = tok.decode(w);
+    if (deadline.cannotFit(engine.session.predictStepMs() * 3 + engine.session.predictExtendMs(200))) {
+      // out of time: the rest of the selection stays as it was
+      truncated = true;
+      done += req.selection.slice(consumed);
+      break;
+    }
     const after = req.selection.slice(consumed + wText.length) + req.suffix;
     const { model } = await engine.open(req.prefix + done, after, '\0refactor', deadline, signal, false);
     const first = await score(model(), w, MASK, V);
-    let off = consumed;
     w.forEach((t, i) => {
-      const text = tok.decode([t]);
-      original.push({ text, p: first[i], start: off, end: off + text.length });
-      off += text.length;
+      const n = tok.bytes[t].length;
+      const start = b2c[Math.min(bytePos, b2c.length - 1)];
+      const end = b2c[Math.min(bytePos + n, b2c.length - 1)];
+      original.push({ text: req.selection.slice(start, end), p: first[i], start, end });
+      bytePos += n;
     });
     let cur = w.slice();
     let scores = first;

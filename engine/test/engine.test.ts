@@ -140,3 +140,15 @@ test('bad input: empty prefix and suffix, huge lines and NUL bytes give an answe
     assert.equal(typeof r.text, 'string');
   }
 });
+
+test('refactor: confidence covers the selection exactly (multi-byte text too) and the budget holds', { skip }, async () => {
+  const selection = '    label = "naïve ✓ café"\n    total = count + 1\n'.repeat(8);
+  const r = await engine.refactor({ prefix: 'def f(count):\n', selection, suffix: '    return total\n', budgetMs: 20_000 });
+  assert.equal(r.original.map((t) => t.text).join(''), selection);
+  for (const t of r.original) assert.equal(selection.slice(t.start, t.end), t.text);
+  assert.ok(!r.text.includes('\ufffd'));
+  const t0 = performance.now();
+  const quick = await engine.refactor({ prefix: 'def f(count):\n', selection: selection.repeat(6), suffix: '', budgetMs: 300 });
+  assert.ok(performance.now() - t0 < 300 + 1500, 'stops near its budget');
+  assert.equal(quick.truncated, true);
+});
