@@ -48,7 +48,7 @@ try {
     console.log(`\n[package] ${out}`);
     execFileSync(
       vsce,
-      ['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license'],
+      ['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'],
       { stdio: 'inherit' },
     );
     const files = execFileSync(vsce, ['ls', '--ignoreFile', ignoreFile], { encoding: 'utf8' })
