@@ -3,7 +3,7 @@
  * JSON line. Exit code 1 when a limit is broken (crash, stale answer, error, unanswered request,
  * RSS growth over 10 %).
  *
- *   npm run storm -- [--keys 10000] [--seed 1] [--warmup 1000] [--budget 150] [--debounce 25]
+ *   npm run storm -- [--keys 10000] [--seed 1] [--warmup 3000] [--budget 150] [--debounce 25]
  */
 import { DEFAULT_SETTINGS } from '../../server/src/protocol';
 import { OTHER_MODEL, SERVER, skipReason } from '../protocol/session';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     settings,
     keystrokes,
     seed: arg('seed', STORM_DEFAULTS.seed),
-    warmupKeystrokes: arg('warmup', Math.min(STORM_DEFAULTS.warmupKeystrokes, Math.floor(keystrokes / 5))),
+    warmupKeystrokes: arg('warmup', Math.min(STORM_DEFAULTS.warmupKeystrokes, Math.floor(keystrokes * 0.3))),
     progress: (line) => console.log(`  ${line}`),
   });
   console.log();

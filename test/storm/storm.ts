@@ -51,7 +51,7 @@ export interface StormOptions {
 export const STORM_DEFAULTS: Omit<StormOptions, 'server' | 'settings'> = {
   keystrokes: 10_000,
   seed: 1,
-  warmupKeystrokes: 2_000,
+  warmupKeystrokes: 3_000,
   burst: [20, 80],
   pauseMs: [150, 600],
   keyIntervalMs: 20,
