@@ -4,6 +4,7 @@
  * the request parameters and edits, bounded in time, with a fixed seed.
  */
 import { strict as assert } from 'node:assert';
+import { fork } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import * as fc from 'fast-check';
 import { LspClient, RpcResponseError } from './lspClient';
@@ -311,6 +312,48 @@ describe('requests before initialize', { skip: skipReason, timeout: 60_000 }, ()
       assert.equal(await c.shutdownAndExit(), 0);
     } finally {
       c.kill();
+    }
+  });
+});
+
+describe('node-ipc, the transport VS Code starts the server with', { skip: skipReason, timeout: 120_000 }, () => {
+  test('the same guard: early requests and bad envelopes are answered; completions and shutdown work', async () => {
+    const child = fork(SERVER, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const waiting = new Map<number, (m: any) => void>();
+    const notes: any[] = [];
+    child.on('message', (m: any) => {
+      if (m.id !== undefined && m.method === undefined) waiting.get(m.id)?.(m);
+      else if (m.id !== undefined) child.send({ jsonrpc: '2.0', id: m.id, result: null });
+      else notes.push(m);
+    });
+    const request = (msg: Record<string, unknown>) =>
+      new Promise<any>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(msg)}`)), 60_000);
+        waiting.set(msg.id as number, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+        child.send(msg);
+      });
+    try {
+      const early = await request({ jsonrpc: '2.0', id: 1, method: 'textDocument/inlineCompletion', params: {} });
+      assert.equal(early.error?.code, SERVER_NOT_INITIALIZED);
+      const init = await request({ jsonrpc: '2.0', id: 2, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: { settings: SETTINGS } } });
+      assert.equal(init.result.capabilities.inlineCompletionProvider, true);
+      child.send({ jsonrpc: '2.0', method: 'initialized', params: {} });
+      for (let i = 0; i < 600 && !notes.some((n) => n.method === 'diffill/status' && n.params.state === 'ready'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await request({ jsonrpc: '1.0', id: 3, method: 'textDocument/inlineCompletion', params: {} })).error?.code, INVALID_REQUEST);
+      assert.equal((await request({ jsonrpc: '2.0', id: 4, params: {} })).error?.code, INVALID_REQUEST);
+      child.send({ jsonrpc: '2.0', method: 'textDocument/didOpen', params: { textDocument: { uri: 'file:///ipc.py', languageId: 'python', version: 1, text: PROBE_PY } } });
+      const got = await request({ jsonrpc: '2.0', id: 5, method: 'textDocument/inlineCompletion', params: { textDocument: { uri: 'file:///ipc.py' }, position: PROBE_AT } });
+      assert.ok(Array.isArray(got.result), JSON.stringify(got));
+      assert.deepEqual((await request({ jsonrpc: '2.0', id: 6, method: 'textDocument/inlineCompletion', params: null })).result, []);
+      assert.equal((await request({ jsonrpc: '2.0', id: 7, method: 'shutdown' })).result, null);
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.send({ jsonrpc: '2.0', method: 'exit' });
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });
