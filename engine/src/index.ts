@@ -28,6 +28,7 @@ import type {
 } from './types';
 import { type SamplerModel, type SamplerOptions } from './sampler';
 import { rewriteWindows } from './rewrite';
+import { seeded } from './random';
 
 export * from './types';
 export { CodeTokenizer } from './tokenizer';
@@ -47,16 +48,6 @@ const DEFAULT_BUDGET_MS = 1000;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class AbortError extends Error {
   constructor() {

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { loadEngine } from '../../engine/src/index';
 import type { Engine, FillResult } from '../../engine/src/types';
 import { defaultModelsRoot, resolveModelDir } from './engineHost';
+import { seeded as rng } from '../../engine/src/random';
 
 interface BenchFile {
   name: string;
@@ -44,17 +45,6 @@ function benchFiles(): BenchFile[] {
   return [...pick('training', '.py', 'python'), ...pick('engine/src', '.ts', 'typescript'), ...pick('server/src/completion', '.ts', 'typescript')];
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Spot {
   file: BenchFile;

@@ -25,6 +25,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { DiffillSettings, StatusParams } from '../../server/src/protocol';
 import { LspClient } from '../protocol/lspClient';
 import { REQUEST_CANCELLED, rssKiB } from '../protocol/session';
+import { seeded as rng } from '../../engine/src/random';
 
 export interface StormOptions {
   server: string;
@@ -111,17 +112,6 @@ export function loadCorpus(): CorpusDoc[] {
   return JSON.parse(readFileSync(path.join(__dirname, 'corpus.json'), 'utf8'));
 }
 
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The keystrokes, planned ahead from the seed: in each document a few lines are cut out (one
