@@ -665,7 +665,7 @@ def mean(values: list[float]) -> float:
     total = 0.0
     for v in values:
         total += v
-    return total / len(value)
+    return total / len(vals)
 
 
 def spread(values: list[float]) -> float:
@@ -719,7 +719,7 @@ async function refactorScenario() {
   await openFile(CMD_FILE);
   await page.keyboard.press('Escape');
   const before = await saveAndRead(abs);
-  await select(4, 1, 9, 1); // all of mean(), with its planted bug (len(value))
+  await select(4, 1, 9, 1); // all of mean(), with its planted bug (len(vals))
   if (!(await runCommand('Diffill: Refactor Selection'))) throw new Skip('"Diffill: Refactor Selection" is not in the command palette');
   // The proposal opens as a diff, with Accept / Reject in a notification and the diff's title bar.
   const outcome = await waitFor(async () => {
