@@ -9,23 +9,23 @@
 import * as fs from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 
-/** GPT-2's reversible byte <-> printable character map used by byte-level BPE vocabularies. */
-function byteDecoderTable(): Map<string, number> {
+/** GPT-2's byte-level alphabet: the printable character standing for each byte 0..255. */
+export function byteLevelChars(): string[] {
   const bs: number[] = [];
   for (let b = 33; b <= 126; b++) bs.push(b);
   for (let b = 161; b <= 172; b++) bs.push(b);
   for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = bs.slice();
+  const chars = new Array<string>(256);
+  for (const b of bs) chars[b] = String.fromCodePoint(b);
   let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n);
-      n++;
-    }
-  }
+  for (let b = 0; b < 256; b++) if (!bs.includes(b)) chars[b] = String.fromCodePoint(256 + n++);
+  return chars;
+}
+
+/** Reverse of byteLevelChars: character -> byte. */
+function byteDecoderTable(): Map<string, number> {
   const m = new Map<string, number>();
-  bs.forEach((b, i) => m.set(String.fromCodePoint(cs[i]), b));
+  byteLevelChars().forEach((ch, b) => m.set(ch, b));
   return m;
 }
 

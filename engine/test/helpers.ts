@@ -1,7 +1,7 @@
 /** Test helpers: the shipped model's folder, and a small byte-level tokenizer for logic tests. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CodeTokenizer } from '../src/tokenizer';
+import { CodeTokenizer, byteLevelChars } from '../src/tokenizer';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -24,21 +24,12 @@ export const SP = { pad: 0, eot: 1, mask: 2, pre: 3, suf: 4, mid: 5 };
 
 /** Byte-level BPE with a few merges, newline-isolating pre-tokenizer: like the real one, smaller. */
 export function byteTokenizer(merges: Array<[string, string]> = [['Ġ', 'Ġ'], ['e', 't'], ['r', 'et'], ['Ġ', 'ret']]): CodeTokenizer {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = bs.slice();
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
   const vocab: Record<string, number> = {};
   SPECIALS.forEach((s, i) => (vocab[s] = i));
-  for (const c of cs) vocab[String.fromCodePoint(c)] = Object.keys(vocab).length;
+  // vocabulary order as the Python side writes it: printable bytes first, then the remapped ones
+  const chars = byteLevelChars();
+  const order = [...chars.keys()].sort((x, y) => chars[x].codePointAt(0)! - chars[y].codePointAt(0)!);
+  for (const b of order) vocab[chars[b]] = Object.keys(vocab).length;
   for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
   const json = {
     version: '1.0',

@@ -8,27 +8,17 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
-from data import SPECIALS  # noqa: E402
+import synthetic  # noqa: E402
 
 
 def main():
     tmp = tempfile.mkdtemp()
-    V = 300
-    vocab = {s: i for i, s in enumerate(SPECIALS)}
-    for i in range(len(SPECIALS), V):
-        vocab[f"t{i}" + ("Ċ" if i % 10 == 0 else "")] = i
-    tj = os.path.join(tmp, "tokenizer.json")
-    json.dump({"model": {"vocab": vocab}}, open(tj, "w"))
-    rng = np.random.default_rng(0)
-    for name in ("py_train", "py_val"):
-        docs = [rng.integers(6, V, size=int(rng.integers(50, 900))) for _ in range(40)]
-        np.concatenate(docs).astype(np.uint16).tofile(os.path.join(tmp, name + ".bin"))
-        np.concatenate([[0], np.cumsum([len(d) for d in docs])]).astype(np.int64).tofile(os.path.join(tmp, name + ".idx"))
+    V = synthetic.VOCAB
+    tj = synthetic.make(tmp, ("py_train", "py_val"))
     argv = ["--phase", "diff", "--data", tmp, "--out", os.path.join(tmp, "ck"), "--tokenizer", tj,
             "--batch", "8", "--micro", "2", "--seq", "128", "--max-steps", "3", "--workers", "0", "--compile", "0",
             "--init", "none", "--final-eval", "0", "--check-sync", "1",

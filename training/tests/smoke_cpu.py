@@ -41,25 +41,16 @@ from model import Config, Model  # noqa: E402
 import ckpt  # noqa: E402
 from data import SPECIALS, Shard, fim_example, FimStream, line_table  # noqa: E402
 from decode import ar_decode, block_decode  # noqa: E402
+import synthetic  # noqa: E402
 
 
 def main():
     tmp = tempfile.mkdtemp()
-    V = 300
-    vocab = {s: i for i, s in enumerate(SPECIALS)}
-    for i in range(len(SPECIALS), V):
-        vocab[f"t{i}" + ("Ċ" if i % 10 == 0 else "")] = i
-    tj = os.path.join(tmp, "tokenizer.json")
-    json.dump({"model": {"vocab": vocab}}, open(tj, "w"))
+    V = synthetic.VOCAB
+    tj = synthetic.make(tmp)
     ends = line_table(tj, V)
     assert ends.sum() == len([i for i in range(len(SPECIALS), V) if i % 10 == 0])
     rng = np.random.default_rng(0)
-    for name in ("py_train", "py_val", "js_train", "js_val"):
-        docs = [rng.integers(6, V, size=int(rng.integers(50, 900))) for _ in range(40)]
-        arr = np.concatenate(docs).astype(np.uint16)
-        idx = np.concatenate([[0], np.cumsum([len(d) for d in docs])]).astype(np.int64)
-        arr.tofile(os.path.join(tmp, name + ".bin"))
-        idx.tofile(os.path.join(tmp, name + ".idx"))
     # FIM examples fit and keep the layout
     sh = Shard(os.path.join(tmp, "py_train"))
     for kind in ("line", "rest", "multi", "span", "eof"):
