@@ -7,13 +7,18 @@
 #   collect                                 wait, then bring back the compact checkpoint + logs in $OUT
 #   finish NAME                             wait for the run to end (it evaluates itself), export ONNX,
 #                                           bring back models/NAME + logs
-# Env: WAIT (seconds into the call at which to stop collecting; default 540).
+#   chain NAME -- PHASE MIN [args] -- PHASE MIN [args] ...
+#                                           run several phases back to back in one detached job (e.g. a
+#                                           new size: nt from scratch, then diff), then export models/NAME;
+#                                           collect until WAIT; `finish NAME` then brings the model back
+# Env: WAIT (seconds into the call at which to stop collecting; default 540), CK (checkpoint folder on
+#      the GPU machine; default /root/ckpt; use another one per model size).
 set -u
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
 T0=$(date +%s)
 WAIT=${WAIT:-540}
-DATA=/root/data
-CK=/root/ckpt
+DATA=${DATA:-/root/data}
+CK=${CK:-/root/ckpt}
 mkdir -p "$CK"
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -27,6 +32,21 @@ pack_ckpt() {
   ls -la "$OUT"
 }
 
+prep_data() {
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  if [ ! -f "$DATA/stats.json" ]; then
+    python3 training/prep.py --out "$DATA" 2>&1 | tee "$OUT/prep.log" || exit 1
+    cp training/tokenizer.json "$OUT/tokenizer.json"
+    cp "$DATA/stats.json" "$OUT/stats.json"
+  fi
+}
+
+trainer_cmd() {
+  local n
+  n=$(python3 -c "import torch; print(torch.cuda.device_count())")
+  if [ "$n" -gt 1 ]; then echo "torchrun --standalone --nproc_per_node=$n training/train.py"; else echo "python3 training/train.py"; fi
+}
+
 running() { [ -f /root/train.pid ] && kill -0 "$(cat /root/train.pid)" 2>/dev/null; }
 
 wait_until() {  # wait for the trainer to exit or until $1 seconds into this call
@@ -36,19 +56,39 @@ wait_until() {  # wait for the trainer to exit or until $1 seconds into this cal
 case "${1:-}" in
 start)
   PHASE=$2; MIN=$3; shift 3
-  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-  if [ ! -f "$DATA/stats.json" ]; then
-    python3 training/prep.py --out "$DATA" 2>&1 | tee "$OUT/prep.log" || exit 1
-    cp training/tokenizer.json "$OUT/tokenizer.json"
-    cp "$DATA/stats.json" "$OUT/stats.json"
-  fi
-  NPROC=$(python3 -c "import torch; print(torch.cuda.device_count())")
-  if [ "$NPROC" -gt 1 ]; then
-    CMD="torchrun --standalone --nproc_per_node=$NPROC training/train.py"
-  else
-    CMD="python3 training/train.py"
-  fi
+  prep_data
+  CMD=$(trainer_cmd)
   setsid nohup $CMD --phase "$PHASE" --minutes "$MIN" --data "$DATA" --out "$CK" "$@" > /root/train.log 2>&1 &
+  echo $! > /root/train.pid
+  sleep 60; tail -5 /root/train.log
+  wait_until "$WAIT"; tail -25 /root/train.log; pack_ckpt
+  ;;
+chain)
+  NAME=$2; shift 2
+  prep_data
+  CMD=$(trainer_cmd)
+  JOB=/root/chain_${NAME}.sh
+  {
+    echo "set -u"
+    seg=()
+    for x in "$@" --; do
+      if [ "$x" = "--" ]; then
+        if [ ${#seg[@]} -gt 0 ]; then
+          printf '%s --phase %q --minutes %q --data %q --out %q' "$CMD" "${seg[0]}" "${seg[1]}" "$DATA" "$CK"
+          printf ' %q' "${seg[@]:2}"
+          echo ' || exit 1'
+        fi
+        seg=()
+      else
+        seg+=("$x")
+      fi
+    done
+    printf 'python3 training/export.py --ckpt %q --name %q --out /root/models --data %q > /root/export.log 2>&1\n' "$CK/latest.pt" "$NAME" "$DATA"
+    printf 'cp %q %q %q /root/export.log /root/models/%q/ 2>/dev/null\n' "$CK/eval_tasks.jsonl" "$CK/log.jsonl" /root/train.log "$NAME"
+    printf 'touch /root/models/%q/.done\n' "$NAME"
+  } > "$JOB"
+  cat "$JOB"
+  setsid nohup bash "$JOB" > /root/train.log 2>&1 &
   echo $! > /root/train.pid
   sleep 60; tail -5 /root/train.log
   wait_until "$WAIT"; tail -25 /root/train.log; pack_ckpt
@@ -62,7 +102,7 @@ finish)
   wait_until "$WAIT"
   if running; then echo "still training: collecting instead"; pack_ckpt; exit 0; fi
   tail -40 /root/train.log
-  python3 training/export.py --ckpt "$CK/latest.pt" --name "$NAME" --out /root/models --data "$DATA" 2>&1 | tee /root/export.log
+  [ -f /root/models/"$NAME"/.done ] || python3 training/export.py --ckpt "$CK/latest.pt" --name "$NAME" --out /root/models --data "$DATA" 2>&1 | tee /root/export.log
   cp "$CK/eval_tasks.jsonl" /root/models/"$NAME"/ 2>/dev/null
   cp "$CK/log.jsonl" /root/train.log /root/export.log /root/models/"$NAME"/ 2>/dev/null
   (cd /root/models && tar cf - "$NAME" | split -b 15M -d - "$OUT/model.tar.part")
