@@ -1,6 +1,7 @@
 // Held-out exact match through the real engine (CPU, ONNX Runtime), on the tasks that
 // training/eval.py wrote from validation packages (models/<name>/eval_tasks.jsonl).
-//   node scripts/eval-tasks.mjs [TASKS.jsonl] [--kinds line,rest,multi] [--limit N] [--thresholds 0.9,0.7] [--json]
+//   node scripts/eval-tasks.mjs [TASKS.jsonl] [--kinds line,rest,multi] [--limit N] [--thresholds 0.9,0.7]
+//                              [--model DIR] [--budget MS] [--json]
 // Runs `node dist/cli.js infill --raw` with parallel and with one-token-per-step decoding (no
 // deadline) and prints exact match and refinement steps per language and kind, side by side.
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,11 @@ const ki = args.indexOf('--kinds');
 const kinds = ki >= 0 ? new Set(args[ki + 1].split(',')) : undefined;
 const li = args.indexOf('--limit');
 const limit = li >= 0 ? Number(args[li + 1]) : Infinity;
-let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds'].includes(args[i - 1]));
+const mi = args.indexOf('--model');
+const modelArgs = mi >= 0 ? ['--model', args[mi + 1]] : [];
+const bi = args.indexOf('--budget');
+const budget = bi >= 0 ? args[bi + 1] : '60000';
+let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds', '--model', '--budget'].includes(args[i - 1]));
 if (!tasksPath) {
   const root = path.join(import.meta.dirname, '..', 'models');
   const dir = fs.readdirSync(root).sort().find((d) => fs.existsSync(path.join(root, d, 'eval_tasks.jsonl')));
@@ -46,7 +51,7 @@ const results = {};
 const runs = [...thresholds.map((t) => [t === 0.9 ? 'parallel' : `parallel@${t}`, 'parallel', t]), ['sequential', 'sequential', 0.9]];
 for (const [decoding, how, threshold] of runs) {
   const outPath = path.join(tmp, `${decoding}.jsonl`);
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', '60000', '--decoding', how, '--threshold', String(threshold)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', budget, ...modelArgs, '--decoding', how, '--threshold', String(threshold)], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) process.exit(r.status ?? 1);
   const got = new Map(fs.readFileSync(outPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((o) => [o.task_id, o]));
   for (const t of tasks) {

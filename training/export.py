@@ -132,8 +132,11 @@ def export_onnx(em, path):
                       output_names=["logits", "new_k", "new_v"], dynamic_axes=axes, do_constant_folding=True, **kw)
 
 
-def to_matmulnbits(model_proto, names):
-    """Replace MatMul nodes whose weight is one of ours with 8-bit MatMulNBits (block QB)."""
+def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=None):
+    """Replace MatMul nodes whose weight is one of ours with 8-bit MatMulNBits (block QB).
+    accuracy_level 4 = int8 activations (fast on CPU), 1 = fp32 compute on dequantised weights (exact
+    but slower); the output head can take its own level (it decides the top-1 token)."""
+    QB_ = block or QB
     import onnx
     from onnx import helper, numpy_helper
 
@@ -150,17 +153,17 @@ def to_matmulnbits(model_proto, names):
                 continue
             W = numpy_helper.to_array(inits[wname]).astype(np.float32)  # [K, N]
             K, Nn = W.shape
-            q, s = quantize_rows(torch.from_numpy(W.T.copy()), QB)  # rows = outputs
-            b = (q.numpy().astype(np.int16) + 128).astype(np.uint8).reshape(Nn, K // QB, QB)
-            sc = s.float().numpy().reshape(Nn * (K // QB))
+            q, s = quantize_rows(torch.from_numpy(W.T.copy()), QB_)  # rows = outputs
+            b = (q.numpy().astype(np.int16) + 128).astype(np.uint8).reshape(Nn, K // QB_, QB_)
+            sc = s.float().numpy().reshape(Nn * (K // QB_))
             bn, sn = wname + "_q8", wname + "_scales"
             g.initializer.append(numpy_helper.from_array(b, bn))
             g.initializer.append(numpy_helper.from_array(sc, sn))
             drop.add(wname)
             new_nodes.append(helper.make_node("MatMulNBits", [node.input[0], bn, sn], list(node.output),
                                               name=("q/" + pname) if pname != "head" else "qhead",
-                                              domain="com.microsoft", K=K, N=Nn, bits=8, block_size=QB,
-                                              accuracy_level=4))
+                                              domain="com.microsoft", K=K, N=Nn, bits=8, block_size=QB_,
+                                              accuracy_level=(head_accuracy if (pname == "head" and head_accuracy) else accuracy)))
         else:
             new_nodes.append(node)
     del g.node[:]
@@ -244,6 +247,10 @@ def main():
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
     ap.add_argument("--block-size", type=int, default=32)
     ap.add_argument("--min-agreement", type=float, default=0.98)
+    ap.add_argument("--accuracy", type=int, default=4, help="MatMulNBits accuracy_level of the blocks (4: int8 compute, 1: fp32)")
+    ap.add_argument("--head-accuracy", type=int, default=0, help="accuracy_level of the output head (0: same as --accuracy)")
+    ap.add_argument("--qblock", type=int, default=32, help="weights per quantisation scale")
+    ap.add_argument("--fidelity-n", type=int, default=96, help="held-out windows in the fidelity check (32 slots each)")
     ap.add_argument("--fidelity", default="ort", choices=["ort", "skip"],
                     help="skip: no Python onnxruntime here; check with `node scripts/fidelity.mjs` instead")
     ap.add_argument("--keep-config", default=None,
@@ -262,7 +269,7 @@ def main():
     import onnx
     mp = onnx.load(fp32)
     names = dict(em.names)
-    to_matmulnbits(mp, names)
+    to_matmulnbits(mp, names, a.accuracy, a.head_accuracy or None, a.qblock)
     rename_initializers(mp, names)
     q8 = os.path.join(out_dir, "model.onnx")
     onnx.save(mp, q8)
@@ -272,7 +279,7 @@ def main():
         so = ort.SessionOptions()
         so.intra_op_num_threads = 4
         sess = ort.InferenceSession(q8, so, providers=["CPUExecutionProvider"])
-        agree, maxdiff = fidelity(model, sess, a.data, device)
+        agree, maxdiff = fidelity(model, sess, a.data, device, n=a.fidelity_n)
     else:
         agree, maxdiff = float("nan"), float("nan")
     if a.keep_config:
@@ -288,10 +295,11 @@ def main():
         "block_size": a.block_size,
         "special_tokens": {"pad": PAD, "eot": EOT, "mask": MASK, "pre": PRE, "suf": SUF, "mid": MID},
         "layout": "<suf> suffix <pre> prefix <mid> middle <eot>",
-        "quantization": {"matmul": f"MatMulNBits bits=8 block={QB} symmetric accuracy_level=4",
+        "quantization": {"matmul": f"MatMulNBits bits=8 block={a.qblock} symmetric accuracy_level={a.accuracy}"
+                                   + (f" (output head: accuracy_level={a.head_accuracy})" if a.head_accuracy else ""),
                          "embedding": f"int8, one fp32 scale per {QB} values"},
         "fidelity": {"top1_agreement_vs_fp32": round(agree, 4), "max_abs_logit_diff": round(maxdiff, 3),
-                     "check": "24 held-out windows, 320 context + 32-token block half masked, ORT CPU vs PyTorch fp32"},
+                     "check": f"{a.fidelity_n} held-out windows, 320 context + 32-token block half masked, ORT CPU vs PyTorch fp32"},
         "training": meta,
     }
     if a.fidelity == "skip":
