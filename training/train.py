@@ -52,7 +52,13 @@ def main():
                     help="planned tokens of this run: the schedule follows tokens, not time, so it is the same on any "
                          "number of GPUs (0 = follow the wall clock)")
     ap.add_argument("--final-eval", type=int, default=1, help="evaluate at the end of the run")
-    ap.add_argument("--check-sync", type=int, default=0, help="at the end, check all ranks hold identical weights")
+    ap.add_argument("--check-sync", type=int, default=0,
+                    help="DDP: after step 1 and at the end, compare the ranks: loss and lr per rank, averaged "
+                         "gradients (step 1), weights (max |difference| against rank 0, elements that differ)")
+    ap.add_argument("--backend", choices=["auto", "nccl", "gloo"], default="auto",
+                    help="DDP backend; auto = nccl when there is a GPU per rank, else gloo (gloo with CUDA tensors "
+                         "lets several ranks share one GPU: rank r uses cuda:(r %% device count))")
+    ap.add_argument("--fused-adam", type=int, default=1, help="fused AdamW on CUDA (0 = the foreach implementation)")
     ap.add_argument("--data", default="/root/data")
     ap.add_argument("--out", default="/root/ckpt")
     ap.add_argument("--init", default="auto", help="auto | none | path (.pt full/compact or .onnx)")
@@ -80,12 +86,18 @@ def main():
     if ddp:
         os.environ.setdefault("NCCL_NVLS_ENABLE", "0")
         os.environ.setdefault("TORCH_SYMM_MEM_DISABLE_MULTICAST", "1")
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        rank, world = dist.get_rank(), dist.get_world_size()
         local = int(os.environ.get("LOCAL_RANK", 0))
+        ngpu = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        backend = a.backend
+        if backend == "auto":
+            backend = "nccl" if ngpu >= int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])) else "gloo"
+        if backend == "nccl" and local >= ngpu:
+            sys.exit(f"--backend nccl needs one GPU per rank (local rank {local}, {ngpu} GPUs): use --backend gloo")
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
     else:
-        rank, world, local = 0, 1, 0
-    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+        rank, world, local, ngpu, backend = 0, 1, 0, torch.cuda.device_count() if torch.cuda.is_available() else 0, "-"
+    device = torch.device(f"cuda:{local % ngpu}" if ngpu else "cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -110,13 +122,14 @@ def main():
             print("init: from scratch", flush=True)
     model.to(device)
     if master:
-        print(f"params {model.num_params()/1e6:.2f} M  world {world}  phase {a.phase}", flush=True)
+        print(f"params {model.num_params()/1e6:.2f} M  world {world}  phase {a.phase}"
+              + (f"  backend {backend} on {device.type}" if ddp else ""), flush=True)
 
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (decay if p.ndim == 2 else no_decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8, **({"fused": True} if device.type == "cuda" else {}))
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8, **({"fused": True} if device.type == "cuda" and a.fused_adam else {}))
     if opt_state is not None and meta.get("last_phase") == a.phase:
         try:
             opt.load_state_dict(opt_state)
@@ -124,7 +137,7 @@ def main():
             print("optimizer state not reused:", e)
     fwd = model
     if ddp:
-        fwd = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
+        fwd = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if a.compile and device.type == "cuda":
         fwd = torch.compile(fwd)
 
@@ -202,10 +215,15 @@ def main():
                     loss = diffusion_loss(fwd, ids, tgt, b, cfg, a, device)
                 (loss / accum).backward()
             tot += loss.item() / accum if ((step + 1) % 20 == 0) else 0.0
+        if ddp and a.check_sync and step == 0:  # averaged gradients must agree bit for bit (the all-reduce)
+            sync_check("step 1 gradients", [p.grad for p in model.parameters() if p.grad is not None], "dg",
+                       rank, world, loss=loss, lr=lr)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         step += 1
+        if ddp and a.check_sync and step == 1:  # then the weights after one optimizer step
+            sync_check("step 1 weights", list(model.parameters()), "dw", rank, world)
         if master and step % 20 == 0:
             ema = tot if ema is None else 0.9 * ema + 0.1 * tot
             el = time.time() - t_start
@@ -229,15 +247,48 @@ def main():
         if a.final_eval:
             run_eval(model, a, cfg, ends, device, m["steps"], m["tokens"], logf, quick=False)
     if ddp and a.check_sync:
-        flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
-        sums = torch.stack([flat.sum(), (flat * flat).sum(), flat[::997].sum()])
-        allv = [torch.zeros_like(sums) for _ in range(world)]
-        dist.all_gather(allv, sums)
-        if master:
-            ok = all(torch.allclose(allv[0], v, rtol=0, atol=0) for v in allv)
-            print(f"sync check over {world} ranks: {'identical weights' if ok else 'MISMATCH'} {allv[0].tolist()}", flush=True)
+        sync_check(f"sync check over {world} ranks:", list(model.parameters()), "dw", rank, world,
+                   loss=loss if step else None, lr=lr if step else None, ok_text="identical weights")
     if ddp:
         dist.destroy_process_group()
+
+
+def _gather(x, rank, world):
+    """Row r = rank r's x, through all_reduce (gloo has no all_gather for CUDA tensors); exact (x + 0)."""
+    buf = torch.zeros((world,) + tuple(x.shape), dtype=x.dtype, device=x.device)
+    buf[rank] = x
+    dist.all_reduce(buf)
+    return buf
+
+
+def sync_check(title, tensors, sym, rank, world, loss=None, lr=None, ok_text="identical"):
+    """Compares every rank's flattened tensors with rank 0's (broadcast): max |difference|, elements that
+    differ, and checksums (sum, sum of squares, every 997th element) per rank; loss and lr per rank too.
+    Prints on rank 0: '<title> <ok_text>' or '<title> MISMATCH max|<sym>|=...'. Returns True when identical."""
+    flat = torch.cat([t.detach().float().flatten() for t in tensors])
+    ref = flat.clone()
+    dist.broadcast(ref, 0)
+    diff = (flat - ref).abs()
+    n_diff = (flat != ref).sum()
+    f64 = flat.double()
+    row = torch.stack([diff.max().double(), n_diff.double(), f64.sum(), (f64 * f64).sum(), f64[::997].sum(),
+                       torch.tensor(float("nan") if loss is None else float(loss), dtype=torch.float64,
+                                    device=flat.device),
+                       torch.tensor(float("nan") if lr is None else float(lr), dtype=torch.float64,
+                                    device=flat.device)])
+    rows = _gather(row, rank, world).tolist()
+    ok = all(r[1] == 0 for r in rows)
+    if rank == 0:
+        for r, v in enumerate(rows):
+            print(f"  rank {r}: sum {v[2]!r} sumsq {v[3]!r} sub {v[4]!r}  max|{sym}| vs rank 0 {v[0]:.3e}  "
+                  f"differing {int(v[1])}/{flat.numel()}"
+                  + ("" if loss is None else f"  loss {v[5]:.6f}") + ("" if lr is None else f"  lr {v[6]!r}"),
+                  flush=True)
+        worst = max(r[0] for r in rows)
+        n = max(int(r[1]) for r in rows)
+        print(f"{title} {ok_text}" if ok else f"{title} MISMATCH max|{sym}|={worst:.3e} ({n} of {flat.numel()} "
+              f"elements differ)", flush=True)
+    return ok
 
 
 def _ddp(m):
