@@ -189,10 +189,12 @@ def main():
     while True:
         elapsed = time.time() - t_start
         done_tokens = a.tokens and step * a.batch * a.seq >= a.tokens
-        if ddp:  # every rank stops at the same step
-            flag = torch.tensor([float(elapsed >= budget or stop["now"])], device=device)
+        if ddp:  # every rank stops at the same step and reads the same clock: the schedule follows it, and
+            # ranks started a little apart would otherwise step with different learning rates (weights drift)
+            flag = torch.tensor([float(elapsed >= budget or stop["now"]), elapsed], dtype=torch.float64, device=device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            out_of_time = flag.item() > 0
+            out_of_time = flag[0].item() > 0
+            elapsed = flag[1].item()
         else:
             out_of_time = elapsed >= budget or stop["now"]
         if out_of_time or done_tokens or (a.max_steps and step >= a.max_steps):
