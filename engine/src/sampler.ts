@@ -4,8 +4,10 @@
  *  - logits of slot j come from row j (the position before it);
  *  - special tokens are never proposed, except <eot>;
  *  - only the first `window` undecided slots are eligible in a step;
- *  - a stopper (<eot>; in line mode also a newline token) may be committed only at the leftmost
- *    undecided slot, which prevents the EOS cascade of masked-diffusion decoding;
+ *  - a stopper (<eot>; in line mode also a newline token) may be committed only when every slot left
+ *    of it is decided: at the leftmost undecided slot, or (parallel) in the step in which all the
+ *    undecided slots left of it commit, when it and each of them reach the threshold. This prevents the EOS cascade of
+ *    masked-diffusion decoding (a stopper decided while the slots before it are still open);
  *  - parallel: commit the leftmost undecided slot and every other eligible slot whose confidence
  *    reaches `threshold`; sequential (the baseline): commit the leftmost undecided slot only;
  *  - token healing: while the typed partial token is not yet reproduced, only the leftmost slot is
@@ -102,12 +104,17 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
       const width = healing || o.sequential ? 1 : o.window;
       // eligible slots: the first `width` undecided
       const cand: Array<{ slot: number; tok: number; p: number }> = [];
+      let stopCand: { slot: number; tok: number; p: number } | undefined;
       for (let s = first, seen = 0; s < Bk && seen < width; s++) {
         if (decided[s]) continue;
         seen++;
         const [t, p] = pickFn(logits, s * V, allowed);
         if (t < 0) continue;
-        if (isStop(t) && s !== first) continue;
+        if (isStop(t) && s !== first) {
+          // a stopper right of the leftmost undecided slot: only the first one may join (below)
+          stopCand ??= { slot: s, tok: t, p };
+          continue;
+        }
         cand.push({ slot: s, tok: t, p });
       }
       if (cand.length === 0) {
@@ -119,6 +126,15 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
       const leftmost = cand[0].slot === first ? cand[0] : undefined;
       let commit = o.sequential || healing ? cand.slice(0, 1) : cand.filter((c) => c.p >= o.threshold || c === leftmost);
       if (commit.length === 0) commit = [cand.reduce((a, b) => (b.p > a.p ? b : a))];
+      // EOS-cascade guard: a stopper commits only once every slot left of it is decided. It may join
+      // this step when the slots left of it all commit in this same step (and it is confident).
+      if (stopCand && !(o.sequential || healing) && stopCand.p >= o.threshold) {
+        // only slots committed on confidence count (not a forced, unsure leftmost slot)
+        const joined = new Set(commit.filter((c) => c.p >= o.threshold).map((c) => c.slot));
+        let ok = true;
+        for (let s = first; s < stopCand.slot && ok; s++) if (!decided[s] && !joined.has(s)) ok = false;
+        if (ok) commit.push(stopCand);
+      }
       for (const c of commit) {
         block[c.slot] = c.tok;
         decided[c.slot] = 1;

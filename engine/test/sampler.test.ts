@@ -49,8 +49,8 @@ test('parallel: confident slots commit together, far fewer steps than tokens', a
   const m = scripted((j) => (j < target.length ? [target[j], 0.99] : [EOT, 0.99]));
   const r = await sampleBlocks(tok, m, base);
   assert.deepEqual(r.tokens, target);
-  // step 1 commits a,b,c,d (the <eot>s right of them may not commit), step 2 commits the <eot>
-  assert.equal(r.steps, 2);
+  // step 1 commits a,b,c,d and the <eot> right of them (everything left of it commits in that step)
+  assert.equal(r.steps, 1);
   assert.equal(r.truncated, false);
 });
 
@@ -67,6 +67,22 @@ test('EOS cascade guard: <eot> is only committed at the leftmost undecided slot'
   const r = await sampleBlocks(tok, m, base);
   assert.deepEqual(r.tokens, [id('x')], 'slot 0 is decided before the <eot> right of it');
   assert.equal(r.steps, 2);
+});
+
+test('a stopper joins a step only when every slot left of it commits in that step', async () => {
+  // slot 1 is unsure on the first call: the <eot> at slot 4 must wait for it
+  const m = scripted((j, _block, call) => {
+    if (j === 1 && call === 0) return [target[1], 0.5];
+    return j < target.length ? [target[j], 0.99] : [EOT, 0.99];
+  });
+  const r = await sampleBlocks(tok, m, base);
+  assert.deepEqual(r.tokens, target);
+  assert.equal(r.steps, 2, 'step 1: a, c, d (not b, not <eot>); step 2: b and then <eot>');
+  // an unconfident stopper never joins: it waits until it is the leftmost undecided slot
+  const m2 = scripted((j) => (j < target.length ? [target[j], 0.99] : [EOT, 0.6]));
+  const r2 = await sampleBlocks(tok, m2, base);
+  assert.deepEqual(r2.tokens, target);
+  assert.equal(r2.steps, 2);
 });
 
 test('low confidence: at least the most confident eligible slot commits each step', async () => {
