@@ -18,7 +18,7 @@ const kinds = ki >= 0 ? new Set(args[ki + 1].split(',')) : undefined;
 const li = args.indexOf('--limit');
 const limit = li >= 0 ? Number(args[li + 1]) : Infinity;
 const mi = args.indexOf('--model');
-const modelArgs = mi >= 0 ? ['--model', args[mi + 1]] : [];
+const modelArgs = mi >= 0 ? ['--model', path.resolve(args[mi + 1])] : [];
 const bi = args.indexOf('--budget');
 const budget = bi >= 0 ? args[bi + 1] : '60000';
 let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds', '--model', '--budget'].includes(args[i - 1]));
