@@ -101,6 +101,24 @@ def run_all(model, tok, ends, data, device, n=200, methods=("par", "seq"), kinds
     return res
 
 
+def compare(res):
+    """Lines putting par and seq side by side per cell (lang/kind): exact match, forwards per task, and
+    par/seq forwards (the share of one-token-per-step forwards the parallel sampler needs)."""
+    cells = {}
+    for k, v in res.items():
+        cell, m = k.rsplit("/", 1)
+        cells.setdefault(cell, {})[m] = v
+    out = []
+    for cell, d in cells.items():
+        if "par" not in d or "seq" not in d:
+            continue
+        p, q = d["par"], d["seq"]
+        ratio = p["forwards"] / q["forwards"] if q["forwards"] else float("nan")
+        out.append(f"{cell:12s} par em {p['em']*100:5.1f}% fw {p['forwards']:6.2f} | "
+                   f"seq em {q['em']*100:5.1f}% fw {q['forwards']:6.2f} | par/seq fw {ratio:.2f}")
+    return out
+
+
 def main():
     from tokenizers import Tokenizer
     from ckpt import load_model
@@ -122,6 +140,8 @@ def main():
                   kinds=tuple(a.kinds.split(",")), text_tasks_out=a.tasks_out)
     for k, v in res.items():
         print(f"{k:22s} em {v['em']*100:5.1f}%  forwards {v['forwards']:5.2f}  tokens {v['tokens']:5.2f}")
+    for line in compare(res):
+        print(line)
     if a.out:
         json.dump({"meta": meta, "results": res}, open(a.out, "w"), indent=1)
 
