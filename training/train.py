@@ -1,4 +1,5 @@
-"""Train Diffill's model: next-token FIM first, then block-diffusion adaptation.
+"""Train Diffill's model: next-token FIM first, then block-diffusion adaptation, then (optional)
+self-distillation so the parallel sampler commits more tokens per forward (distill.py).
 
 Single GPU:  python3 training/train.py --phase nt --minutes 20
 N GPUs:      torchrun --standalone --nproc_per_node=N training/train.py --phase diff --minutes 10
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 from ckpt import load_state, save_compact, save_full  # noqa: E402
 from data import EOT, MASK, line_table, loader  # noqa: E402
+from distill import Distiller, make_teacher  # noqa: E402
 from model import Config, Model, block_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,7 +48,7 @@ def find_init(out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--phase", choices=["nt", "diff"], required=True)
+    ap.add_argument("--phase", choices=["nt", "diff", "distill"], required=True)
     ap.add_argument("--minutes", type=float, default=10, help="wall-clock limit of this run")
     ap.add_argument("--tokens", type=float, default=0,
                     help="planned tokens of this run: the schedule follows tokens, not time, so it is the same on any "
@@ -71,6 +73,12 @@ def main():
     ap.add_argument("--decay-frac", type=float, default=0.25, help="last fraction of the time spent decaying")
     ap.add_argument("--js-weight", type=float, default=0.35)
     ap.add_argument("--ctx-loss", type=float, default=0.5, help="weight of next-token loss on the context (diff)")
+    ap.add_argument("--distill-mix", "--teacher-frac", dest="distill_mix", type=float, default=0.5,
+                    help="distill: fraction of each micro-batch's rows whose block holds the teacher's decode "
+                         "(only those rows are decoded); the others keep the ground truth")
+    ap.add_argument("--teacher", default="", help="distill: teacher weights (path); default: the initial weights")
+    ap.add_argument("--teacher-compile", type=int, default=0,
+                    help="distill: torch.compile the teacher's block pass (static shapes; CUDA only)")
     ap.add_argument("--save-every", type=float, default=90, help="seconds")
     ap.add_argument("--eval-every", type=float, default=0, help="seconds; 0 = only at the end")
     ap.add_argument("--eval-n", type=int, default=150)
@@ -125,6 +133,13 @@ def main():
         print(f"params {model.num_params()/1e6:.2f} M  world {world}  phase {a.phase}"
               + (f"  backend {backend} on {device.type}" if ddp else ""), flush=True)
 
+    distiller = None
+    if a.phase == "distill":  # frozen before the student is wrapped (DDP, compile) or trained
+        distiller = Distiller(make_teacher(model, a.teacher, device), a.distill_mix, device,
+                              compile_step=bool(a.teacher_compile and device.type == "cuda"), timed=master)
+        if master:
+            print(f"distill: teacher {a.teacher or 'initial weights'}, mix {a.distill_mix}", flush=True)
+
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (decay if p.ndim == 2 else no_decay).append(p)
@@ -152,7 +167,8 @@ def main():
     if not os.path.exists(shards[1] + ".bin"):
         shards, weights = shards[:1], [1.0]
     seed = a.seed * 1000 + meta["steps"]  # a resumed run draws new examples
-    dl = iter(loader(shards, weights, ends, a.seq, a.phase, micro, seed, rank, world, a.workers))
+    dl = iter(loader(shards, weights, ends, a.seq, "diff" if a.phase == "distill" else a.phase, micro, seed, rank,
+                     world, a.workers))
 
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
@@ -164,6 +180,7 @@ def main():
     logf = open(os.path.join(a.out, "log.jsonl"), "a") if master else None
     step = 0
     ema = None
+    last_log = t_start
 
     def lr_at(elapsed):
         w = min(1.0, (step + 1) / a.warmup)
@@ -207,6 +224,8 @@ def main():
             b = next(dl)
             ids = b["ids"].to(device, non_blocking=True)
             tgt = b["tgt"].to(device, non_blocking=True)
+            if distiller is not None:
+                ids, b = distiller(ids, b)
             sync = (mi == accum - 1)
             ctxm = _ddp(fwd).no_sync() if (ddp and not sync) else _null()
             with ctxm, torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -232,11 +251,19 @@ def main():
             rec = {"phase": a.phase, "step": step0 + step, "tokens": tok0 + step * a.batch * a.seq,
                    "loss": round(tot, 4), "lr": lr, "elapsed": round(el, 1),
                    "tok_s": round(step * a.batch * a.seq / el), "world": world}
+            if distiller is not None:
+                tsec, same = distiller.take_stats()
+                rec["teacher_share"] = round(tsec / max(el - (last_log - t_start), 1e-9), 3)
+                rec["teacher_same"] = round(same, 4)  # teacher rows whose block equals the ground truth
+            last_log = time.time()
             logf.write(json.dumps(rec) + "\n")
             logf.flush()
             if step % 100 == 0:
+                extra = (f"  teacher {rec['teacher_share']*100:.0f}% of time, same as truth {rec['teacher_same']*100:.0f}%"
+                         if distiller is not None else "")
                 print(f"step {step0+step} loss {tot:.3f} (ema {ema:.3f}) lr {lr:.2e} "
-                      f"{rec['tok_s']/1e6:.2f} Mtok/s  {(tok0 + step*a.batch*a.seq)/1e9:.3f} B tok  {el:.0f}s", flush=True)
+                      f"{rec['tok_s']/1e6:.2f} Mtok/s  {(tok0 + step*a.batch*a.seq)/1e9:.3f} B tok  {el:.0f}s{extra}",
+                      flush=True)
         if master and time.time() - last_save > a.save_every:
             snapshot()
             last_save = time.time()
@@ -334,9 +361,10 @@ def diffusion_loss(fwd, ids, tgt, b, cfg, a, device):
 
 def run_eval(model, a, cfg, ends, device, step, tokens, logf, quick):
     from tokenizers import Tokenizer
-    from eval import run_all
+    from eval import compare, run_all
     model.eval()
     tok = Tokenizer.from_file(a.tokenizer)
+    # diff and distill: the parallel sampler, and at the end the one-token-per-step baseline beside it
     methods = ("ar",) if a.phase == "nt" else (("par",) if quick else ("par", "seq"))
     kinds = ("line",) if quick else ("line", "rest", "multi")
     t0 = time.time()
@@ -348,6 +376,8 @@ def run_eval(model, a, cfg, ends, device, step, tokens, logf, quick):
     logf.flush()
     for k, v in res.items():
         print(f"  eval {k:18s} em {v['em']*100:5.1f}%  forwards {v['forwards']:.2f}", flush=True)
+    for line in compare(res):
+        print("  " + line, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """CPU smoke test of the training pipeline on synthetic shards (no GPU, no tokenizers package needed).
 
-Runs a few steps of both phases, writes/reads full and compact checkpoints, and runs both decoders.
+Runs a few steps of each phase (nt, diff, distill), writes/reads full and compact checkpoints, and runs both decoders.
 Works with PyTorch >= 1.13 (older versions get small stand-ins for RMSNorm / SDPA).
 Usage: python3 training/tests/smoke_cpu.py
 """
@@ -65,12 +65,14 @@ def main():
             if phase == "diff":
                 assert 0 < b["bs"] < b["be"] <= 128
     cfg_small = dict(vocab=V, d=64, layers=2, heads=4, ffn=128)
-    # few steps of each phase through train.py
-    for phase in ("nt", "diff"):
+    # few steps of each phase through train.py (distill: tests/distill_cpu.py checks it further)
+    for phase in ("nt", "diff", "distill"):
         argv = ["train.py", "--phase", phase, "--data", tmp, "--out", os.path.join(tmp, "ck"), "--tokenizer", tj,
                 "--batch", "4", "--micro", "2", "--seq", "128", "--max-steps", "3", "--workers", "0",
                 "--compile", "0", "--eval-n", "4", "--minutes", "5", "--model", json.dumps(cfg_small),
                 "--init", "none" if phase == "nt" else os.path.join(tmp, "ck", "latest.pt")]
+        if phase == "distill":  # its final eval is diff's (par + seq); distill_cpu.py runs one
+            argv += ["--final-eval", "0"]
         code = ("import sys, runpy; sys.path.insert(0, %r); import smoke_cpu; sys.argv = %r; "
                 "runpy.run_path(%r, run_name='__main__')") % (HERE, argv, os.path.join(os.path.dirname(HERE), "train.py"))
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(HERE))
