@@ -17,7 +17,6 @@ import sys
 import tempfile
 import types
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
