@@ -2,7 +2,9 @@
 // the engine runs it: context through the KV cache, then one refinement step) with PyTorch fp32
 // (training/model.py) on the weights recovered from that model or a checkpoint (--weights), on
 // held-out contexts (models/<name>/eval_tasks.jsonl), half of a 32-slot block masked.
-//   node scripts/fidelity.mjs MODEL_DIR [--n 24] [--weights W]   (needs python3 with torch >= 1.13)
+//   node scripts/fidelity.mjs MODEL_DIR [--n 24] [--weights W] [--windows CORPUS.jsonl.xz]   (needs python3 with torch >= 1.13)
+// --windows: raw 320-token windows of held-out code (e.g. training/data/js_val.jsonl.xz), as
+// training/export.py checks on the GPU machine, instead of the FIM contexts of the eval tasks.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +30,19 @@ const tasks = fs.readFileSync(path.join(root, 'models', fs.readdirSync(path.join
 let seed = 3;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 const examples = [];
+const wi2 = args.indexOf('--windows');
+if (wi2 >= 0) {
+  const docs = execFileSync('xz', ['-dc', args[wi2 + 1]], { maxBuffer: 1 << 30 }).toString('utf8').trim().split('\n').map((l) => JSON.parse(l).text);
+  while (examples.length < n) {
+    const d = tok.encode(docs[Math.floor(rnd() * docs.length)]);
+    if (d.length < 320 + 32 + 1) continue;
+    const st = Math.floor(rnd() * (d.length - 320 - 32));
+    const ctx = d.slice(st, st + 320);
+    const block = d.slice(st + 320, st + 352).map((x) => (rnd() < 0.5 ? sp.mask : x));
+    examples.push({ ctx, block });
+  }
+} else {
+
 for (let i = 0; examples.length < n && i < tasks.length; i += Math.floor(tasks.length / n)) {
   const t = tasks[i];
   const pre = tok.encode(t.prefix).slice(-300);
@@ -38,6 +53,7 @@ for (let i = 0; examples.length < n && i < tasks.length; i += Math.floor(tasks.l
   const block = truth.map((x) => (rnd() < 0.5 ? sp.mask : x));
   examples.push({ ctx, block });
 }
+}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fid-'));
 fs.writeFileSync(path.join(tmp, 'in.json'), JSON.stringify(examples));
 execFileSync(python, [path.join(root, 'training', 'tools', 'fidelity_ref.py'), weights, path.join(tmp, 'in.json'), path.join(tmp, 'out.json')], { stdio: 'inherit' });
@@ -47,6 +63,8 @@ const V = m.vocab;
 const { ModelSession } = require(path.join(root, 'engine', 'src', 'session.ts'));
 const session = await ModelSession.create(path.join(dir, 'model.onnx'), { layers: m.layers, heads: m.heads, headDim: m.d / m.heads, vocab: V }, { threads: 2 });
 let agree = 0, total = 0, maxdiff = 0;
+// rows the engine reads: slots still masked (a decided slot's row is never used)
+let agreeM = 0, totalM = 0;
 for (let e = 0; e < examples.length; e++) {
   const { ctx, block } = examples[e];
   // as the engine runs it: the context minus its last token into the cache, then one step
@@ -61,6 +79,10 @@ for (let e = 0; e < examples.length; e++) {
     }
     agree += a === b ? 1 : 0;
     total++;
+    if (block[j] === sp.mask) {
+      agreeM += a === b ? 1 : 0;
+      totalM++;
+    }
   });
 }
-console.log(JSON.stringify({ model: dir, examples: examples.length, slots: total, top1_agreement: +(agree / total).toFixed(4), max_abs_logit_diff: +maxdiff.toFixed(3) }));
+console.log(JSON.stringify({ model: dir, examples: examples.length, slots: total, top1_agreement: +(agree / total).toFixed(4), masked_slots: totalM, top1_agreement_masked: +(agreeM / totalM).toFixed(4), max_abs_logit_diff: +maxdiff.toFixed(3) }));

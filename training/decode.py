@@ -6,8 +6,9 @@
   - a block of B masks follows the context; logits for block slot j come from position j - 1;
   - <pad>/<mask> are never proposed;
   - only the first `window` undecided slots are eligible in a step;
-  - a stopper (<eot>, or a newline token in line mode) may be committed only at the leftmost
-    undecided slot (prevents the EOS cascade);
+  - a stopper (<eot>, or a newline token in line mode) may be committed only when every slot left of
+    it is decided: at the leftmost undecided slot, or (parallel) in the step in which all undecided
+    slots left of it commit, when it and each of them reach the threshold (prevents the EOS cascade);
   - parallel: commit every eligible slot with confidence >= threshold, at least the most confident
     eligible one; sequential baseline: commit the leftmost undecided slot only;
   - the fill ends at the first stopper once everything left of it is decided; a block decided
@@ -118,6 +119,16 @@ def block_decode(model, ctxs, B, line_mode, ends_line, device, threshold=0.9, wi
                 none = ~commit.any(-1)
                 commit[none, best[none]] = True
                 commit &= elig
+                # a confident stopper right of the leftmost slot joins when every undecided slot
+                # left of it commits in this step on confidence
+                stop_c = und & (rank < window) & stopper & ~is_first
+                s_idx = torch.where(stop_c.any(-1), stop_c.float().argmax(-1), torch.full_like(stop_at, B))
+                left = ar < s_idx.view(-1, 1)
+                sure = commit & (conf >= threshold)
+                left_ok = ~((und & ~sure) & left).any(-1)
+                s_conf = conf.gather(1, s_idx.clamp(max=B - 1).view(-1, 1)).squeeze(1)
+                join = stop_c.any(-1) & left_ok & (s_conf >= threshold)
+                commit[join, s_idx[join]] = True
             commit &= active.view(-1, 1)
             forwards += active.long()
             decided |= commit

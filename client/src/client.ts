@@ -37,6 +37,18 @@ export function errorHandler(policy: RestartPolicy, onStatus: (status: StatusPar
   };
 }
 
+/**
+ * glibc malloc settings for the server process (read at start-up, ignored elsewhere): two arenas
+ * instead of one per ONNX Runtime thread, and a fixed 1 MiB mmap threshold so the large per-call
+ * buffers (logits of a context extension, KV copies) go back to the system when freed instead of
+ * fragmenting the heap. Measured with `node dist/cli.js bench`: resident memory ~300 -> ~245 MB,
+ * same warm latency. Values already in the environment win.
+ */
+export const SERVER_MALLOC_ENV: Record<string, string> = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
+};
+
 export function createClient(
   extension: vscode.ExtensionContext,
   output: vscode.LogOutputChannel,
@@ -44,9 +56,10 @@ export function createClient(
   handler?: ErrorHandler,
 ): LanguageClient {
   const module = extension.asAbsolutePath(path.join('dist', 'server.js'));
+  const env = { ...process.env, ...SERVER_MALLOC_ENV };
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    run: { module, transport: TransportKind.ipc, options: { env } },
+    debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: DOCUMENT_SELECTOR,

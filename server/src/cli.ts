@@ -7,6 +7,7 @@
  *   node dist/cli.js refactor FILE START END [options]     the selection rewritten by the model
  *   node dist/cli.js bench [--json]                        engine figures
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { loadEngine } from '../../engine/src/index';
@@ -317,6 +318,16 @@ async function main(argv: string[]): Promise<number> {
       case 'refactor':
         return await refactorCmd(parseFlags(rest));
       case 'bench': {
+        // measure the engine as the language server runs it: the client starts the server with
+        // glibc's MALLOC_ARENA_MAX=2 and MALLOC_MMAP_THRESHOLD_=1048576 (client/src/client.ts);
+        // glibc reads them at start-up, so re-run this process with them
+        if (process.platform === 'linux' && process.env.MALLOC_ARENA_MAX === undefined) {
+          const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
+            stdio: 'inherit',
+            env: { MALLOC_MMAP_THRESHOLD_: '1048576', ...process.env, MALLOC_ARENA_MAX: '2' },
+          });
+          return r.status ?? 1;
+        }
         const code: unknown = await runBench(rest);
         return typeof code === 'number' ? code : 0;
       }
