@@ -17,14 +17,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 def curve(logs, out):
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax2 = ax.twinx()
-    colors = {"nt": "tab:blue", "diff": "tab:orange"}
+    colors = {"nt": "tab:blue", "diff": "tab:orange", "distill": "tab:purple"}
     seen = set()
     for path in logs:
         recs = [json.loads(l) for l in open(path) if l.strip()]
-        for ph in ("nt", "diff"):
+        for ph in ("nt", "diff", "distill"):
             pts = [(r["tokens"] / 1e9, r["loss"]) for r in recs if r.get("phase") == ph and "loss" in r and r["loss"] > 0]
             if pts:
-                lab = {"nt": "next-token FIM loss", "diff": "block-diffusion loss (mean of 25 logs)"}[ph]
+                lab = {"nt": "next-token FIM loss", "diff": "block-diffusion loss (mean of 25 logs)", "distill": "self-distillation loss (mean of 25 logs)"}[ph]
                 xs, ys = zip(*pts)
                 ax.plot(xs, ys, color=colors[ph], lw=0.5, alpha=0.25)
                 k = 25
@@ -39,7 +39,7 @@ def curve(logs, out):
                         ax2.scatter([r["tokens"] / 1e9], [v["em"] * 100], marker=m, color="tab:green", zorder=3)
                         ax2.annotate(k.split("/")[-1], (r["tokens"] / 1e9, v["em"] * 100), textcoords="offset points",
                                      xytext=(5, -3), fontsize=7, color="tab:green")
-    ax.set_xlabel("tokens seen (billions); 0-1.56 B: next-token FIM phase (its losses were not logged)")
+    ax.set_xlabel("tokens seen (billions)")
     ax.set_ylabel("training loss (nats)")
     ax2.set_ylabel("held-out full-line exact match, % (o Python, s TS/JS)", color="tab:green")
     ax.legend(loc="upper right")
@@ -61,8 +61,10 @@ def pareto(points_path, out):
         ax.plot([x, x], [p["em_js_line"] * 100, p["em_py_line"] * 100], color="grey", lw=0.8, zorder=1)
         ax.annotate(f'{p["name"]}\n{p["params_m"]:.1f} M', (x, p["em_py_line"] * 100), textcoords="offset points",
                     xytext=(7, 2), fontsize=8)
+    ax.set_xlim(0, 60)
+    ax.set_ylim(0, max(max(p["em_py_line"], p["em_js_line"]) for p in pts) * 100 + 8)
     ax.axvline(50, color="grey", ls="--", lw=1)
-    ax.text(50, ax.get_ylim()[0], " 50 ms budget", color="grey", fontsize=8, va="bottom")
+    ax.text(50, 1, " 50 ms", color="grey", fontsize=8, va="bottom")
     ax.set_xlabel("warm p50 completion latency, 2 CPU cores (ms, `node dist/cli.js bench`)")
     ax.set_ylabel("held-out exact match through the engine (%)")
     ax.legend(loc="lower right", fontsize=8)
