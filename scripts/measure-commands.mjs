@@ -33,6 +33,7 @@ const { loadEngine } = await import(path.join(root, 'engine/src/index.ts'));
 const { infillSpan } = await import(path.join(root, 'server/src/commands/infillSpan.ts'));
 const { REMASK_BELOW, REMASK_SHARE, ROUNDS, refactorSpan } = await import(path.join(root, 'server/src/commands/refactor.ts'));
 const { DEFAULT_SETTINGS } = await import(path.join(root, 'server/src/protocol.ts'));
+const { seeded } = await import(path.join(root, 'engine/src/random.ts'));
 
 // ---- flags ------------------------------------------------------------------------------------
 const args = process.argv.slice(2);
@@ -144,17 +145,6 @@ function inStringOrComment(s, i) {
     } else if (c === '"' || c === "'" || c === '`') quote = c;
   }
   return quote !== null;
-}
-
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A bug planted in `target`: { text, start, end (of the planted token in text), kind, from, to } or undefined. */

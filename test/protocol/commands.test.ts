@@ -5,11 +5,9 @@
  * and the server keeps serving. Without a model under models/ they skip and say why.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { findEmbeddedModel } from '../../server/src/engineHost';
 import {
   DEFAULT_SETTINGS,
   type DiffillSettings,
@@ -23,14 +21,8 @@ import {
   type StatusParams,
 } from '../../server/src/protocol';
 import { LspClient, RpcResponseError } from './lspClient';
+import { OTHER_MODEL, ROOT, SERVER, noModel, noServer } from './session';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER = process.env.DIFFILL_SERVER ? path.resolve(process.env.DIFFILL_SERVER) : path.join(ROOT, 'dist', 'server.js');
-const OTHER_MODEL = process.env.DIFFILL_TEST_MODEL ? path.resolve(process.env.DIFFILL_TEST_MODEL) : undefined;
-const MODEL = OTHER_MODEL ?? findEmbeddedModel(path.join(path.dirname(SERVER), '..', 'models'));
-
-const noServer = existsSync(SERVER) ? false : `${path.relative(ROOT, SERVER)} is not built: run \`npm run build\``;
-const noModel = MODEL && existsSync(path.join(MODEL, 'model.onnx')) ? false : 'no model yet: no models/<name>/model.onnx (the model issue ships one)';
 if (noServer) console.log(`# selection command tests skipped: ${noServer}`);
 else if (noModel) console.log(`# selection command tests on the real model skipped: ${noModel}`);
 

@@ -3,22 +3,12 @@
  * real engine and the real shipped model. Without a model under models/ they skip and say why.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findEmbeddedModel } from '../../server/src/engineHost';
 import { DEFAULT_SETTINGS, type DiffillSettings, type StatusParams } from '../../server/src/protocol';
 import { LspClient, RpcResponseError } from './lspClient';
+import { OTHER_MODEL, ROOT, SERVER, noModel, noServer } from './session';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-/** DIFFILL_SERVER=/abs/extension/dist/server.js tests another build (say, one unpacked from a .vsix). */
-const SERVER = process.env.DIFFILL_SERVER ? path.resolve(process.env.DIFFILL_SERVER) : path.join(ROOT, 'dist', 'server.js');
-/** DIFFILL_TEST_MODEL=/abs/model/dir runs these tests on another model than the shipped one. */
-const OTHER_MODEL = process.env.DIFFILL_TEST_MODEL ? path.resolve(process.env.DIFFILL_TEST_MODEL) : undefined;
-const MODEL = OTHER_MODEL ?? findEmbeddedModel(path.join(path.dirname(SERVER), '..', 'models'));
-
-const noServer = existsSync(SERVER) ? false : `${path.relative(ROOT, SERVER)} is not built: run \`npm run build\``;
-const noModel = MODEL && existsSync(path.join(MODEL, 'model.onnx')) ? false : 'no model yet: no models/<name>/model.onnx (the model issue ships one)';
 if (noServer) console.log(`# protocol tests skipped: ${noServer}`);
 else if (noModel) console.log(`# protocol tests on the real model skipped: ${noModel}`);
 
