@@ -25,6 +25,7 @@ SPECIALS = ["<|pad|>", "<|eot|>", "<|mask|>", "<|pre|>", "<|suf|>", "<|mid|>"]
 
 KINDS = ("line", "rest", "multi", "span", "eof")
 KIND_P = (0.32, 0.24, 0.2, 0.14, 0.10)
+BLOCK_SIZES = (8, 16, 24, 32)  # diffusion block lengths drawn per example (the engine decodes 32)
 
 
 class Shard:
@@ -109,7 +110,7 @@ class FimStream(torch.utils.data.IterableDataset):
       bs, be       block span [bs, be) (diff phase; bs = be = T for nt)
     """
 
-    def __init__(self, shards, weights, ends, T, phase, seed, rank=0, world=1, block_sizes=(8, 16, 24, 32)):
+    def __init__(self, shards, weights, ends, T, phase, seed, rank=0, world=1, block_sizes=BLOCK_SIZES):
         self.paths, self.weights = shards, np.asarray(weights, dtype=np.float64) / np.sum(weights)
         self.ends, self.T, self.phase, self.seed = ends, T, phase, seed
         self.rank, self.world = rank, world

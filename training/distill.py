@@ -102,17 +102,20 @@ def _autocast(device):
 
 
 @torch.no_grad()
-def teacher_decode(model, ids, bs, be, step=None, check_every=8):
+def teacher_decode(model, ids, bs, be, step=None, check_every=8, causal=False, min_slots=0):
     """Sequential greedy decode of each row's block [bs, be) from its context ids[:, :bs].
 
     ids [n, T] long (the block's own content is ignored), bs/be [n] long, on the model's device.
+    causal: the teacher is a next-token model (phase nt): a block slot attends only to the slots
+    before it, which makes the loop plain greedy left-to-right generation. min_slots: pad the block
+    buffers to at least this many slots, so a compiled step sees one shape whatever the batch.
     Returns (new_ids [n, T]: ids with the block replaced by the teacher's tokens, <eot> after the
     first <eot>; real [n]: block slots up to and including the first <eot>, or B when none)."""
     step = step or block_pass
     n, T = ids.shape
     dev = ids.device
     Bn = be - bs
-    S = int(Bn.max())
+    S = max(int(Bn.max()), min_slots)
     ar = torch.arange(S, device=dev)
     with _autocast(dev):
         x, bufs = context_pass(model, ids, S)
@@ -126,7 +129,10 @@ def teacher_decode(model, ids, bs, be, step=None, check_every=8):
         c, s = c.unsqueeze(1), s.unsqueeze(1)
         j = torch.arange(T + S, device=dev).view(1, -1)
         keys = torch.where(j < T, j < bs.view(-1, 1), (j - T) < Bn.view(-1, 1))  # context before bs, own block
-        mask = keys.view(n, 1, 1, T + S).expand(n, 1, S, T + S).contiguous()
+        mask = keys.view(n, 1, 1, T + S).expand(n, 1, S, T + S)
+        if causal:  # slot q sees the context and the slots k <= q
+            mask = mask & ((j - T) <= ar.view(S, 1)).view(1, 1, S, T + S)
+        mask = mask.contiguous()
         for i in range(1, S):
             h = step(model, blk, bufs, c, s, mask)
             tok = _pick(model, h[:, i - 1])  # slot i is read from the position before it
@@ -145,11 +151,14 @@ def teacher_decode(model, ids, bs, be, step=None, check_every=8):
     return new, real
 
 
-def make_teacher(model: Model, path: str, device):
-    """A frozen copy of `model` (or the weights at `path`), eval mode, no gradients."""
+def make_teacher(model: Model, path: str, device, mode="auto"):
+    """A frozen copy of `model` (or the weights at `path`), eval mode, no gradients, and whether it
+    decodes causally: mode 'causal' or 'block', or 'auto' = causal when the weights' last training
+    phase was next-token ('nt'), as a checkpoint's or an exported model's metadata says."""
+    meta = {}
     if path:
         from ckpt import load_state
-        cfg, state, _, _ = load_state(path)
+        cfg, state, meta, _ = load_state(path)
         t = Model(cfg)
         t.load_state_dict(state, strict=False)
         t.to(device)
@@ -157,7 +166,8 @@ def make_teacher(model: Model, path: str, device):
         t = copy.deepcopy(model)
     t.eval()
     t.requires_grad_(False)
-    return t
+    causal = mode == "causal" or (mode == "auto" and (meta or {}).get("last_phase") == "nt")
+    return t, causal
 
 
 class Distiller:
@@ -165,11 +175,25 @@ class Distiller:
     Only those rows are decoded. Keeps the time spent (CUDA events: no extra synchronisation) and how
     often the teacher's block equals the ground truth."""
 
-    def __init__(self, teacher, mix, device, compile_step=False, timed=True):
+    def __init__(self, teacher, mix, device, compile_step=False, timed=True, causal=False, min_slots=0):
         self.teacher, self.mix, self.device, self.timed = teacher, mix, device, timed
+        self.causal, self.min_slots = causal, min_slots
         self.step = torch.compile(block_pass, dynamic=False) if compile_step else block_pass
         self.events, self.cpu_s = [], 0.0
         self.rows, self.same = 0, None
+
+    def _decode(self, ids, bs, be):
+        try:
+            return teacher_decode(self.teacher, ids, bs, be, step=self.step, causal=self.causal,
+                                  min_slots=self.min_slots)
+        except Exception as e:  # a compiled step that fails falls back to the eager one, once
+            if self.step is block_pass:
+                raise
+            print(f"distill: compiled teacher step failed ({type(e).__name__}: {str(e)[:300]}); eager from now on",
+                  flush=True)
+            self.step = block_pass
+            return teacher_decode(self.teacher, ids, bs, be, step=self.step, causal=self.causal,
+                                  min_slots=self.min_slots)
 
     def __call__(self, ids, b):
         n = ids.shape[0]
@@ -184,7 +208,7 @@ class Distiller:
             t0 = time.perf_counter()
         bs = b["bs"][:k].to(self.device)
         be = b["be"][:k].to(self.device)
-        new, real = teacher_decode(self.teacher, ids[:k], bs, be, step=self.step)
+        new, real = self._decode(ids[:k], bs, be)
         same = (new == ids[:k]).all(-1).sum()
         self.same = same if self.same is None else self.same + same
         self.rows += k

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from ckpt import load_state, save_compact, save_full  # noqa: E402
-from data import EOT, MASK, line_table, loader  # noqa: E402
+from data import BLOCK_SIZES, EOT, MASK, line_table, loader  # noqa: E402
 from distill import Distiller, make_teacher  # noqa: E402
 from model import Config, Model, block_mask  # noqa: E402
 
@@ -79,6 +79,13 @@ def main():
     ap.add_argument("--teacher", default="", help="distill: teacher weights (path); default: the initial weights")
     ap.add_argument("--teacher-compile", type=int, default=0,
                     help="distill: torch.compile the teacher's block pass (static shapes; CUDA only)")
+    ap.add_argument("--teacher-mode", choices=["auto", "causal", "block"], default="auto",
+                    help="distill: 'causal' = the teacher is a next-token model and generates left to right; "
+                         "'block' = a diffusion model decoding one slot per step; auto = causal when the "
+                         "teacher's last phase was nt")
+    ap.add_argument("--prefix-mask", type=float, default=0.0,
+                    help="diff/distill: fraction of rows whose block is masked from a random slot to its end "
+                         "(the states of left-to-right decoding) instead of uniformly at random")
     ap.add_argument("--save-every", type=float, default=90, help="seconds")
     ap.add_argument("--eval-every", type=float, default=0, help="seconds; 0 = only at the end")
     ap.add_argument("--eval-n", type=int, default=150)
@@ -135,10 +142,13 @@ def main():
 
     distiller = None
     if a.phase == "distill":  # frozen before the student is wrapped (DDP, compile) or trained
-        distiller = Distiller(make_teacher(model, a.teacher, device), a.distill_mix, device,
-                              compile_step=bool(a.teacher_compile and device.type == "cuda"), timed=master)
+        teacher, causal = make_teacher(model, a.teacher, device, a.teacher_mode)
+        distiller = Distiller(teacher, a.distill_mix, device, timed=master, causal=causal,
+                              compile_step=bool(a.teacher_compile and device.type == "cuda"),
+                              min_slots=max(BLOCK_SIZES))
         if master:
-            print(f"distill: teacher {a.teacher or 'initial weights'}, mix {a.distill_mix}", flush=True)
+            print(f"distill: teacher {a.teacher or 'initial weights'} ({teacher.num_params()/1e6:.1f} M, "
+                  f"{'causal' if causal else 'block'}), mix {a.distill_mix}, prefix-mask {a.prefix_mask}", flush=True)
 
     decay, no_decay = [], []
     for n, p in model.named_parameters():
@@ -342,6 +352,12 @@ def diffusion_loss(fwd, ids, tgt, b, cfg, a, device):
     inb = (pos >= bs.view(-1, 1)) & (pos < be.view(-1, 1))
     t = torch.rand(n, 1, device=device).clamp(0.05, 1.0)
     noisy = inb & (torch.rand(n, T, device=device) < t)
+    if a.prefix_mask > 0:  # some rows: slots from a random cut to the end masked (left-to-right states)
+        B = (be - bs).float()
+        cut = (torch.rand(n, device=device) * real.float()).long()  # in [0, real): a real slot stays masked
+        pre = torch.rand(n, device=device) < a.prefix_mask
+        noisy = torch.where(pre.view(-1, 1), inb & (pos >= (bs + cut).view(-1, 1)), noisy)
+        t = torch.where(pre.view(-1, 1), ((B - cut.float()) / B).view(-1, 1), t)
     # at least one masked slot per block
     force = bs + (torch.rand(n, device=device) * (be - bs).float()).long()
     noisy[torch.arange(n, device=device), force] = True
