@@ -195,9 +195,31 @@ class Distiller:
             return teacher_decode(self.teacher, ids, bs, be, step=self.step, causal=self.causal,
                                   min_slots=self.min_slots)
 
-    def __call__(self, ids, b):
+    def batches(self, dl, group=1):
+        """Micro-batches from `dl` (ids already on the device), their teacher rows decoded `group`
+        micro-batches at a time: one decode of group * k rows costs about what one of k rows does
+        (the teacher's small block passes are bound by launch overhead, not arithmetic)."""
+        while True:
+            got = [next(dl) for _ in range(group)]
+            ids = [g["ids"].to(self.device, non_blocking=True) for g in got]
+            if group == 1:
+                out = [self(ids[0], got[0])]
+            else:
+                n = [x.shape[0] for x in ids]
+                k = [int(round(self.mix * m)) for m in n]
+                cat = torch.cat([x[:kk] for x, kk in zip(ids, k)])
+                cb = {key: torch.cat([g[key][:kk] for g, kk in zip(got, k)]) for key in ("bs", "be", "real")}
+                new, cb = self(cat, cb, mix=1.0)
+                out, o = [], 0
+                for x, g, kk in zip(ids, got, k):
+                    real = torch.cat([cb["real"][o:o + kk], g["real"][kk:].to(self.device)])
+                    out.append((torch.cat([new[o:o + kk], x[kk:]]), dict(g, real=real)))
+                    o += kk
+            yield from out
+
+    def __call__(self, ids, b, mix=None):
         n = ids.shape[0]
-        k = int(round(self.mix * n))
+        k = int(round((self.mix if mix is None else mix) * n))
         if k == 0:
             return ids, b
         cuda = self.device.type == "cuda" and self.timed

@@ -83,6 +83,8 @@ def main():
                     help="distill: 'causal' = the teacher is a next-token model and generates left to right; "
                          "'block' = a diffusion model decoding one slot per step; auto = causal when the "
                          "teacher's last phase was nt")
+    ap.add_argument("--teacher-group", type=int, default=1,
+                    help="distill: decode the teacher rows of this many micro-batches in one batch")
     ap.add_argument("--prefix-mask", type=float, default=0.0,
                     help="diff/distill: fraction of rows whose block is masked from a random slot to its end "
                          "(the states of left-to-right decoding) instead of uniformly at random")
@@ -148,7 +150,8 @@ def main():
                               min_slots=max(BLOCK_SIZES))
         if master:
             print(f"distill: teacher {a.teacher or 'initial weights'} ({teacher.num_params()/1e6:.1f} M, "
-                  f"{'causal' if causal else 'block'}), mix {a.distill_mix}, prefix-mask {a.prefix_mask}", flush=True)
+                  f"{'causal' if causal else 'block'}), mix {a.distill_mix}, prefix-mask {a.prefix_mask}, "
+                  f"group {a.teacher_group}", flush=True)
 
     decay, no_decay = [], []
     for n, p in model.named_parameters():
@@ -179,6 +182,9 @@ def main():
     seed = a.seed * 1000 + meta["steps"]  # a resumed run draws new examples
     dl = iter(loader(shards, weights, ends, a.seq, "diff" if a.phase == "distill" else a.phase, micro, seed, rank,
                      world, a.workers))
+
+    if distiller is not None:
+        dl = distiller.batches(dl, max(1, a.teacher_group))
 
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
@@ -231,11 +237,12 @@ def main():
             g["lr"] = lr
         tot = 0.0
         for mi in range(accum):
-            b = next(dl)
-            ids = b["ids"].to(device, non_blocking=True)
-            tgt = b["tgt"].to(device, non_blocking=True)
             if distiller is not None:
-                ids, b = distiller(ids, b)
+                ids, b = next(dl)
+            else:
+                b = next(dl)
+                ids = b["ids"].to(device, non_blocking=True)
+            tgt = b["tgt"].to(device, non_blocking=True)
             sync = (mi == accum - 1)
             ctxm = _ddp(fwd).no_sync() if (ddp and not sync) else _null()
             with ctxm, torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):

@@ -149,6 +149,17 @@ def check_distiller(model, tmp, ends):
     assert torch.equal(b2["real"][:2], real) and torch.equal(b2["real"][2:], b["real"][2:])
     secs, same = d.take_stats()
     assert secs > 0 and 0 <= same <= 1
+    # --teacher-group 3: the teacher rows of three micro-batches decoded together give each micro-batch
+    # what decoding it alone gives
+    group = [collate([next(it) for _ in range(8)]) for _ in range(3)]
+    solo = [d(g["ids"].clone(), g) for g in group]
+    grouped = d.batches(iter(group), group=3)
+    for (si, sb), g in zip(solo, group):
+        gi, gb = next(grouped)
+        assert torch.equal(si, gi) and torch.equal(sb["real"], gb["real"])
+        assert torch.equal(gb["bs"], g["bs"]) and torch.equal(gb["tgt"], g["tgt"])
+    assert not torch.equal(solo[0][0], group[0]["ids"]), "the teacher changed some block"
+    print("teacher group of 3 micro-batches == each decoded alone")
     return b2, ids2
 
 
@@ -245,8 +256,8 @@ def main():
     assert err < 0.02, err
     # a next-token teacher is detected (its last phase is nt) and generates causally; prefix masking on
     out3 = train(tmp, tj, "distill", os.path.join(tmp, "dk3"), os.path.join(ck, "latest.pt"), 6,
-                 ["--final-eval", "0", "--teacher", nt, "--prefix-mask", "0.5"])
-    assert f"distill: teacher {nt}" in out3 and "causal), mix 0.5, prefix-mask 0.5" in out3, out3
+                 ["--final-eval", "0", "--teacher", nt, "--prefix-mask", "0.5", "--teacher-group", "2"])
+    assert f"distill: teacher {nt}" in out3 and "causal), mix 0.5, prefix-mask 0.5, group 2" in out3, out3
     ntm, _ = load(nt)
     assert make_teacher(model, nt, torch.device("cpu"))[1], "nt weights decode causally"
     check_causal_teacher(ntm, tmp, ends)
