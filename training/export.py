@@ -11,8 +11,9 @@ Graph contract, format 2 (engine/model-format.md has the full text):
            new_v      float32 [L, 1, H, N, Dh]     the new tokens' values
 
 Quantisation: every MatMul weight (the tied output head too) becomes an 8-bit MatMulNBits
-(block 32, symmetric, accuracy_level 4: int8 compute); the embedding table is int8 with one scale per
-32 values. Norm weights stay fp32.
+(block 32, symmetric), with accuracy_level 4 (int8 compute), except the weights that --fp32-matmuls
+names (by default the feed-forward down projections), which get level 1 (fp32 compute). The embedding
+table is int8, with one scale per 32 values. Norm weights stay fp32.
 
 Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-14m --out models
 """
@@ -132,10 +133,12 @@ def export_onnx(em, path):
                       output_names=["logits", "new_k", "new_v"], dynamic_axes=axes, do_constant_folding=True, **kw)
 
 
-def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=None):
+def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=None, fp32_match=None):
     """Replace MatMul nodes whose weight is one of ours with 8-bit MatMulNBits (block QB).
     accuracy_level 4 = int8 activations (fast on CPU), 1 = fp32 compute on dequantised weights (exact
-    but slower); the output head can take its own level (it decides the top-1 token)."""
+    but slower); the output head can take its own level (it decides the top-1 token), and weights whose
+    parameter name matches the regular expression `fp32_match` take level 1."""
+    import re
     QB_ = block or QB
     import onnx
     from onnx import helper, numpy_helper
@@ -163,7 +166,9 @@ def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=Non
             new_nodes.append(helper.make_node("MatMulNBits", [node.input[0], bn, sn], list(node.output),
                                               name=("q/" + pname) if pname != "head" else "qhead",
                                               domain="com.microsoft", K=K, N=Nn, bits=8, block_size=QB_,
-                                              accuracy_level=(head_accuracy if (pname == "head" and head_accuracy) else accuracy)))
+                                              accuracy_level=(head_accuracy if (pname == "head" and head_accuracy)
+                                                              else 1 if (fp32_match and re.search(fp32_match, pname))
+                                                              else accuracy)))
         else:
             new_nodes.append(node)
     del g.node[:]
@@ -249,6 +254,10 @@ def main():
     ap.add_argument("--min-agreement", type=float, default=0.98)
     ap.add_argument("--accuracy", type=int, default=4, help="MatMulNBits accuracy_level of the blocks (4: int8 compute, 1: fp32)")
     ap.add_argument("--head-accuracy", type=int, default=0, help="accuracy_level of the output head (0: same as --accuracy)")
+    ap.add_argument("--fp32-matmuls", default="mlp.w2",
+                    help="regular expression: weights whose parameter name matches compute at accuracy_level 1; "
+                         "default: the feed-forward down projections, whose int8 activations cost the most "
+                         "top-1 agreement (MODEL_CARD.md, Quantisation fidelity); '' = int8 compute everywhere")
     ap.add_argument("--qblock", type=int, default=32, help="weights per quantisation scale")
     ap.add_argument("--fidelity-n", type=int, default=96, help="held-out windows in the fidelity check (32 slots each)")
     ap.add_argument("--fidelity", default="ort", choices=["ort", "skip"],
@@ -269,7 +278,7 @@ def main():
     import onnx
     mp = onnx.load(fp32)
     names = dict(em.names)
-    to_matmulnbits(mp, names, a.accuracy, a.head_accuracy or None, a.qblock)
+    to_matmulnbits(mp, names, a.accuracy, a.head_accuracy or None, a.qblock, a.fp32_matmuls or None)
     rename_initializers(mp, names)
     q8 = os.path.join(out_dir, "model.onnx")
     onnx.save(mp, q8)
@@ -296,7 +305,8 @@ def main():
         "special_tokens": {"pad": PAD, "eot": EOT, "mask": MASK, "pre": PRE, "suf": SUF, "mid": MID},
         "layout": "<suf> suffix <pre> prefix <mid> middle <eot>",
         "quantization": {"matmul": f"MatMulNBits bits=8 block={a.qblock} symmetric accuracy_level={a.accuracy}"
-                                   + (f" (output head: accuracy_level={a.head_accuracy})" if a.head_accuracy else ""),
+                                   + (f" (output head: accuracy_level={a.head_accuracy})" if a.head_accuracy else "")
+                                   + (f" (weights matching '{a.fp32_matmuls}': accuracy_level=1)" if a.fp32_matmuls else ""),
                          "embedding": f"int8, one fp32 scale per {QB} values"},
         "fidelity": {"top1_agreement_vs_fp32": round(agree, 4), "max_abs_logit_diff": round(maxdiff, 3),
                      "check": f"{a.fidelity_n} held-out windows, 320 context + 32-token block half masked, ORT CPU vs PyTorch fp32"},

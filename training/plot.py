@@ -52,17 +52,19 @@ def pareto(points_path, out):
     """POINTS.json: [{"name", "params_m", "p50_ms", "em_py_line", "em_js_line"}, ...] (fractions)."""
     pts = json.load(open(points_path))
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
-    for p in pts:
+    for i, p in enumerate(pts):
         x = p["p50_ms"]
         for key, marker, lab in (("em_py_line", "o", "Python"), ("em_js_line", "s", "TS/JS")):
             ax.scatter([x], [p[key] * 100], marker=marker, s=30 + p["params_m"] * 3,
                        color="tab:blue" if marker == "o" else "tab:orange", zorder=3,
                        label=f"{lab} full line" if p is pts[0] else None)
         ax.plot([x, x], [p["em_js_line"] * 100, p["em_py_line"] * 100], color="grey", lw=0.8, zorder=1)
-        ax.annotate(f'{p["name"]}\n{p["params_m"]:.1f} M', (x, p["em_py_line"] * 100), textcoords="offset points",
-                    xytext=(7, 2), fontsize=8)
+        # labels stacked by index so that points close together keep readable names
+        top = max(max(q["em_py_line"], q["em_js_line"]) for q in pts) * 100
+        ax.annotate(f'{p["name"]}, {p["params_m"]:.1f} M', (x, p["em_py_line"] * 100), textcoords="data",
+                    xytext=(3, top + 4 + 3.5 * i), fontsize=7.5, arrowprops=dict(arrowstyle="-", color="grey", lw=0.5))
     ax.set_xlim(0, 60)
-    ax.set_ylim(0, max(max(p["em_py_line"], p["em_js_line"]) for p in pts) * 100 + 8)
+    ax.set_ylim(0, max(max(p["em_py_line"], p["em_js_line"]) for p in pts) * 100 + 8 + 4 * len(pts))
     ax.axvline(50, color="grey", ls="--", lw=1)
     ax.text(50, 1, " 50 ms", color="grey", fontsize=8, va="bottom")
     ax.set_xlabel("warm p50 completion latency, 2 CPU cores (ms, `node dist/cli.js bench`)")

@@ -124,7 +124,7 @@ async function typingReplay(engine: Engine, sp: Spot[], budgetMs: number, keyMs:
   return { lat, cancelled, completed, forwards };
 }
 
-async function exactMatch(engine: Engine, sp: Spot[], decoding: 'parallel' | 'sequential') {
+async function exactMatch(engine: Engine, sp: Spot[], decoding: 'parallel' | 'sequential', show = false) {
   let hits = 0;
   let forwards = 0;
   let ms = 0;
@@ -134,6 +134,7 @@ async function exactMatch(engine: Engine, sp: Spot[], decoding: 'parallel' | 'se
     const suffix = s.file.text.slice(s.at + s.indent.length + s.line.length);
     const r = await engine.fill({ prefix, suffix, mode: 'line', decoding, budgetMs: 60_000, cacheKey: `em:${s.file.name}` });
     const ok = r.text.trimEnd() === s.line.trimEnd();
+    if (show) process.stderr.write(`${decoding} ${ok ? 'HIT ' : 'miss'} ${s.file.name}\n  want ${JSON.stringify(s.line)}\n  got  ${JSON.stringify(r.text)}\n`);
     hits += ok ? 1 : 0;
     forwards += r.forwards;
     ms += r.ms;
@@ -174,9 +175,10 @@ export async function runBench(args: string[]): Promise<number> {
   const replay = await typingReplay(engine, typeSpots, budgetMs, keyMs);
 
   const emSpots = spots(files, Math.ceil(nEm / 2), 2);
-  const par = await exactMatch(engine, emSpots, 'parallel');
+  const show = args.includes('--show-em');
+  const par = await exactMatch(engine, emSpots, 'parallel', show);
   engine.evict();
-  const seq = await exactMatch(engine, emSpots, 'sequential');
+  const seq = await exactMatch(engine, emSpots, 'sequential', show);
   const rss = process.memoryUsage().rss;
   const out = {
     model: engine.info.modelName,

@@ -38,8 +38,8 @@ const USAGE = `usage:
       Prints the selection as the model rewrites it (the tokens it finds unlikely re-masked and
       denoised); --json adds the edit and each original token's probability.
       For both, --budget is the whole command's (default latencyBudgetMs × commandTimeoutFactor).
-  diffill bench [--json]
-      Engine figures.`;
+  diffill bench [--json] [--model DIR] [--show-em]
+      Engine figures; --show-em prints each exact-match line and both decodings' answers to stderr.`;
 
 interface Flags {
   positional: string[];
