@@ -1,7 +1,8 @@
 """Build the training shards on the GPU machine.
 
-Python: every `.py` file of that machine's own site-packages (300 B - 150 kB), split into
-train/validation by top-level package. TypeScript/JavaScript: `training/data/js_{train,val}.jsonl.xz`,
+Python: every `.py` file of that machine's own site-packages (300 B - 150 kB) whose package's
+metadata names a permissive licence (training/corpus/py_licences.py; `--py-licence all` keeps every
+package, as sessions 1-3 trained), split into train/validation by top-level package. TypeScript/JavaScript: `training/data/js_{train,val}.jsonl.xz`,
 built here from npm packages by `training/corpus/build_js_corpus.py` and carried to the device.
 
 The tokenizer is trained once (byte-level BPE, 8k, a piece ends at every newline) and then frozen:
@@ -42,8 +43,10 @@ def good_text(t: str) -> bool:
     return len(t) / max(1, len(lines)) < 100
 
 
-def python_docs():
-    roots = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+def python_docs(licences=None, roots=None):
+    """(top-level package, text) of every usable .py file; with `licences` (py_licences.scan()),
+    only files of packages whose licence is permissive."""
+    roots = roots or {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     seen, out = set(), []
     for root in sorted(roots):
         for dirpath, dirnames, files in os.walk(root):
@@ -56,6 +59,8 @@ def python_docs():
                 p = os.path.join(dirpath, f)
                 top = pkg or f[:-3]
                 if any(e in p.lower() for e in EXCLUDE):
+                    continue
+                if licences is not None and not licences.get(top.split("-")[0].lower(), {}).get("permissive"):
                     continue
                 try:
                     sz = os.path.getsize(p)
@@ -116,10 +121,19 @@ def main():
     ap.add_argument("--out", default="/root/data")
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
     ap.add_argument("--js", default=os.path.join(os.path.dirname(__file__), "data"))
+    ap.add_argument("--py-licence", choices=["permissive", "all"], default="permissive",
+                    help="permissive: only packages whose dist-info names a permissive licence "
+                         "(training/corpus/py_licences.py); all: every package (sessions 1-3)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()
-    py = python_docs()
+    licences = None
+    if a.py_licence == "permissive":
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "corpus"))
+        from py_licences import scan
+        licences = scan()
+        json.dump(licences, open(os.path.join(a.out, "py_licences.json"), "w"), indent=1, sort_keys=True)
+    py = python_docs(licences)
     js_tr, js_va = js_docs(os.path.join(a.js, "js_train.jsonl.xz")), js_docs(os.path.join(a.js, "js_val.jsonl.xz"))
     print(f"python files {len(py)}  js train {len(js_tr)} val {len(js_va)}  ({time.time()-t0:.0f}s)", flush=True)
     from tokenizers import Tokenizer
@@ -146,6 +160,8 @@ def main():
             print(name, stats[name], flush=True)
     # which packages went to validation (for the manifest; never trained on)
     stats["py_val_packages"] = sorted({p for p, _ in py if is_val(p)})
+    stats["py_licence"] = a.py_licence
+    stats["py_packages"] = len({p for p, _ in py})
     json.dump(stats, open(os.path.join(a.out, "stats.json"), "w"), indent=1)
     print(f"prep done in {time.time()-t0:.0f}s")
 
