@@ -864,7 +864,11 @@ async function main() {
   await test('editor takes keystrokes and saves (harness check)', async () => {
     await openFile(TS_FILE);
     await gotoLine(1, 1);
-    await page.keyboard.type('// e2e\n');
+    // Escape before Enter: a suggestion widget or ghost text that popped up while typing must not
+    // take the Enter (CI once lost the newline here)
+    await page.keyboard.type('// e2e');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Enter');
     const text = await saveAndRead(path.join(workspace, TS_FILE));
     assert(text === `// e2e\n${TS_TEXT}`, `unexpected file text after typing: ${JSON.stringify(text.slice(0, 80))}`);
     let back = text;
