@@ -14,6 +14,7 @@ import {
   type ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { serverMallocEnv } from '../../server/src/mallocEnv';
 import { type DiffillSettings, type StatusParams, SUPPORTED_LANGUAGES } from '../../server/src/protocol';
 import type { RestartPolicy } from './restartPolicy';
 
@@ -37,17 +38,8 @@ export function errorHandler(policy: RestartPolicy, onStatus: (status: StatusPar
   };
 }
 
-/**
- * glibc malloc settings for the server process (read at start-up, ignored elsewhere): two arenas
- * instead of one per ONNX Runtime thread, and a fixed 1 MiB mmap threshold so the large per-call
- * buffers (logits of a context extension, KV copies) go back to the system when freed instead of
- * fragmenting the heap. Measured with `node dist/cli.js bench`: resident memory ~300 -> ~245 MB,
- * same warm latency. Values already in the environment win.
- */
-export const SERVER_MALLOC_ENV: Record<string, string> = {
-  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
-};
+/** glibc malloc settings for the server process (server/src/mallocEnv.ts). */
+export const SERVER_MALLOC_ENV: Record<string, string> = serverMallocEnv();
 
 export function createClient(
   extension: vscode.ExtensionContext,

@@ -13,6 +13,7 @@ import * as readline from 'node:readline';
 import { loadEngine } from '../../engine/src/index';
 import type { Decoding, Engine } from '../../engine/src/types';
 import { runBench } from './bench';
+import { serverMallocEnv } from './mallocEnv';
 import { infillSpan } from './commands/infillSpan';
 import { refactorSpan } from './commands/refactor';
 import { SelectionError } from './commands/selection';
@@ -319,12 +320,12 @@ async function main(argv: string[]): Promise<number> {
         return await refactorCmd(parseFlags(rest));
       case 'bench': {
         // measure the engine as the language server runs it: the client starts the server with
-        // glibc's MALLOC_ARENA_MAX=2 and MALLOC_MMAP_THRESHOLD_=1048576 (client/src/client.ts);
-        // glibc reads them at start-up, so re-run this process with them
+        // glibc malloc settings (mallocEnv.ts); glibc reads them at start-up, so re-run this process
+        // with them
         if (process.platform === 'linux' && process.env.MALLOC_ARENA_MAX === undefined) {
           const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
             stdio: 'inherit',
-            env: { MALLOC_MMAP_THRESHOLD_: '1048576', ...process.env, MALLOC_ARENA_MAX: '2' },
+            env: { ...process.env, ...serverMallocEnv() },
           });
           return r.status ?? 1;
         }

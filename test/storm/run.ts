@@ -3,8 +3,12 @@
  * JSON line. Exit code 1 when a limit is broken (crash, stale answer, error, unanswered request,
  * RSS growth over 10 %).
  *
- *   npm run storm -- [--keys 10000] [--seed 1] [--warmup 3000] [--budget 150] [--debounce 25]
+ *   npm run storm -- [--keys 10000] [--seed 1] [--warmup 3000] [--budget 150] [--debounce 25] [--no-malloc-env]
+ *
+ * The server gets the glibc malloc settings the client starts it with (server/src/mallocEnv.ts);
+ * --no-malloc-env leaves glibc's defaults.
  */
+import { serverMallocEnv } from '../../server/src/mallocEnv';
 import { DEFAULT_SETTINGS } from '../../server/src/protocol';
 import { OTHER_MODEL, SERVER, skipReason } from '../protocol/session';
 import { STORM_DEFAULTS, formatTable, runStorm } from './storm';
@@ -29,10 +33,12 @@ async function main(): Promise<void> {
     latencyBudgetMs: arg('budget', DEFAULT_SETTINGS.latencyBudgetMs),
     debounceMs: arg('debounce', DEFAULT_SETTINGS.debounceMs),
   };
-  console.log(`typing storm: ${keystrokes} keystrokes, seed ${arg('seed', STORM_DEFAULTS.seed)}, budget ${settings.latencyBudgetMs} ms, debounce ${settings.debounceMs} ms, server ${SERVER}`);
+  const mallocEnv = !process.argv.includes('--no-malloc-env');
+  console.log(`typing storm: ${keystrokes} keystrokes, malloc settings ${mallocEnv ? JSON.stringify(serverMallocEnv()) : 'glibc defaults'}, seed ${arg('seed', STORM_DEFAULTS.seed)}, budget ${settings.latencyBudgetMs} ms, debounce ${settings.debounceMs} ms, server ${SERVER}`);
   const report = await runStorm({
     ...STORM_DEFAULTS,
     server: SERVER,
+    env: mallocEnv ? { ...process.env, ...serverMallocEnv() } : process.env,
     settings,
     keystrokes,
     seed: arg('seed', STORM_DEFAULTS.seed),
