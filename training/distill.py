@@ -1,8 +1,9 @@
-"""Self-distillation targets for block diffusion (`train.py --phase distill`).
+"""Distillation targets for block diffusion (`train.py --phase distill`).
 
-A frozen teacher (the model as the run starts) decodes the block of some training rows one token per
-step, leftmost first: the engine's sequential rule (decode.block_decode(sequential=True), not in line
-mode: the fill ends at the first <eot>). Its tokens replace the ground truth of those blocks; slots
+A frozen teacher decodes the block of some training rows one token per step, leftmost first. By
+default the teacher is the model as the run starts, following the engine's sequential rule
+(decode.block_decode(sequential=True), not in line mode: the fill ends at the first <eot>). With
+`--teacher` it can be a next-token checkpoint instead (causal=True: plain greedy generation). Its tokens replace the ground truth of those blocks; slots
 after its first <eot> hold <eot>, as the data pads after the real middle. The teacher's decode is a
 deterministic function of the context, so every masked slot becomes predictable without looking at
 its neighbours, and the student learns to be confident about many slots in the same step: fewer
@@ -13,7 +14,8 @@ runs one causal pass over the rows (keeping each layer's keys and values), then 
 the block alone (at most 32 positions a row, attending to the cached context and to the whole block)
 instead of B full forwards over the T positions of the row. It calls the uncompiled module eagerly
 (the student's torch.compile graph never sees it); `compile_step` compiles the small pass separately,
-all shapes static.
+all shapes static (measured: no gain, the passes are launch-bound). What does help is decoding the
+teacher rows of several micro-batches in one batch (`Distiller.batches`, `--teacher-group`).
 """
 from __future__ import annotations
 
