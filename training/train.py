@@ -18,6 +18,7 @@ import argparse
 import glob
 import json
 import math
+import random
 import os
 import signal
 import sys
@@ -88,6 +89,9 @@ def main():
     ap.add_argument("--prefix-mask", type=float, default=0.0,
                     help="diff/distill: fraction of rows whose block is masked from a random slot to its end "
                          "(the states of left-to-right decoding) instead of uniformly at random")
+    ap.add_argument("--nt-mix", type=float, default=0.0,
+                    help="diff/distill: share of micro-batches trained next-token on whole FIM sequences "
+                         "(the middle included); the engine's causal path verifies its drafts")
     ap.add_argument("--save-every", type=float, default=90, help="seconds")
     ap.add_argument("--eval-every", type=float, default=0, help="seconds; 0 = only at the end")
     ap.add_argument("--eval-n", type=int, default=150)
@@ -185,6 +189,10 @@ def main():
 
     if distiller is not None:
         dl = distiller.batches(dl, max(1, a.teacher_group))
+    dl_nt = None
+    if a.nt_mix > 0 and a.phase != "nt":  # whole FIM sequences, causal, for the next-token share
+        dl_nt = iter(loader(shards, weights, ends, a.seq, "nt", micro, seed + 7919, rank, world, max(2, a.workers // 2)))
+    mix_rng = random.Random(seed + 31)  # the same draws on every rank (same seed): ranks agree on the kind
 
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
@@ -237,7 +245,11 @@ def main():
             g["lr"] = lr
         tot = 0.0
         for mi in range(accum):
-            if distiller is not None:
+            nt_now = a.phase == "nt" or (dl_nt is not None and mix_rng.random() < a.nt_mix)
+            if nt_now and a.phase != "nt":
+                b = next(dl_nt)
+                ids = b["ids"].to(device, non_blocking=True)
+            elif distiller is not None:
                 ids, b = next(dl)
             else:
                 b = next(dl)
@@ -246,7 +258,7 @@ def main():
             sync = (mi == accum - 1)
             ctxm = _ddp(fwd).no_sync() if (ddp and not sync) else _null()
             with ctxm, torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                if a.phase == "nt":
+                if nt_now:
                     logits = fwd(ids)
                     loss = F.cross_entropy(logits.float().view(-1, cfg.vocab), tgt.view(-1), ignore_index=-100)
                 else:
@@ -389,6 +401,8 @@ def run_eval(model, a, cfg, ends, device, step, tokens, logf, quick):
     tok = Tokenizer.from_file(a.tokenizer)
     # diff and distill: the parallel sampler, and at the end the one-token-per-step baseline beside it
     methods = ("ar",) if a.phase == "nt" else (("par",) if quick else ("par", "seq"))
+    if a.phase != "nt" and a.nt_mix > 0:  # the causal path verifies the engine's drafts: measure it too
+        methods = ("ar",) + methods
     kinds = ("line",) if quick else ("line", "rest", "multi")
     t0 = time.time()
     res = run_all(model, tok, ends, a.data, device, n=a.eval_n, methods=methods, kinds=kinds,

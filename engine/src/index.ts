@@ -11,7 +11,8 @@ import { Deadline } from './budget';
 import { buildContext } from './context';
 import { KvCache } from './kvcache';
 import { sampleBlocks } from './sampler';
-import { type Kv, ModelSession } from './session';
+import { appendKv, type Kv, ModelSession } from './session';
+import { sampleDraftVerify, type VerifyModel } from './draftVerify';
 import { chooseMode, cutMultiline, cutRepetition } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
 import type {
@@ -45,6 +46,11 @@ export interface ModelConfig {
 }
 
 const DEFAULT_BUDGET_MS = 1000;
+/** Mask slots drafted per draft-and-verify pass: single lines, and multi-line fills. */
+const LINE_MASKS = 4;
+const BLOCK_MASKS = 8;
+/** Decided tokens fed again with each draft-and-verify pass before they are appended to the cache. */
+const HEAD_MAX = 12;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
@@ -214,7 +220,45 @@ export class DiffillEngine implements Engine {
         enough,
       };
     };
-    return { ctx, prepared, model };
+    /**
+     * A fresh draft-and-verify model starting right after the context (draftVerify.ts). Decided
+     * tokens not yet in the cache (`head`, ending with the last one) are fed again with each pass:
+     * appending to the cache copies all of it, so it is done only once `head` grows past HEAD_MAX.
+     */
+    const verifier = (enough?: (toks: readonly number[]) => boolean): VerifyModel => {
+      let kv = base;
+      let head = [sp.mid];
+      let pending: { newK: Float32Array; newV: Float32Array; n: number; draft: readonly number[] } | undefined;
+      const V = this.tok.vocabSize;
+      return {
+        pass: async (draft, masks) => {
+          const ids = [...head, ...draft];
+          for (let j = 0; j < masks; j++) ids.push(sp.mask);
+          const r = await session.verify(ids, head.length + draft.length, kv);
+          pending = { newK: r.newK, newV: r.newV, n: ids.length, draft };
+          // row 0 for the sampler: the prediction after the last decided token
+          return r.logits.subarray((head.length - 1) * V);
+        },
+        accept: (m, next) => {
+          if (!pending) throw new Error('accept() before pass()');
+          const grown = [...head, ...pending.draft.slice(0, m)];
+          if (grown.length >= HEAD_MAX) {
+            kv = appendKv(kv, pending.newK, pending.newV, pending.n, session.dims, grown.length);
+            head = [next];
+          } else head = [...grown, next];
+          pending = undefined;
+        },
+        outOfTime: (draft, masks) => {
+          if (signal?.aborted) throw new AbortError();
+          const n = head.length + draft + masks;
+          if (kv.length + n > TRAINED_POSITIONS + B * 3) return true;
+          return deadline.cannotFit(session.predictVerifyMs(n));
+        },
+        enough,
+        context: [...ctx.stable, ...ctx.tail],
+      };
+    };
+    return { ctx, prepared, model, verifier };
   }
 
   private async fillNow(req: FillRequest): Promise<FillResult> {
@@ -226,23 +270,36 @@ export class DiffillEngine implements Engine {
     this.session.resetMax();
     const mode = chooseMode(req.mode, req.prefix, req.suffix);
     const B = this.conf.block_size;
-    const { ctx, prepared, model } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal);
+    const { ctx, prepared, model, verifier } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal);
     const openLine = req.prefix.slice(req.prefix.lastIndexOf('\n') + 1);
     const maxTokens = req.maxTokens ?? (mode === 'line' ? 48 : mode === 'multiline' ? 4 * B : 3 * B);
     const tok = this.tok;
-    const res = await sampleBlocks(
+    const enough = (toks: readonly number[]) => {
+      const t = this.textOf(toks, ctx.heal);
+      return cutRepetition(t).cut || (mode === 'multiline' && cutMultiline(t, openLine, req.suffix).cut);
+    };
+    const decoding = req.decoding ?? 'parallel';
+    const res =
+      decoding === 'parallel' || decoding === 'sequential'
+        ? await sampleDraftVerify(tok, verifier(enough), {
+            mode,
+            maxTokens,
+            heal: ctx.heal,
+            draft: decoding === 'parallel',
+            masks: req.masks ?? (mode === 'line' ? LINE_MASKS : BLOCK_MASKS),
+            maxDraft: req.maxDraft ?? 16,
+            lookup: req.lookup ?? 1,
+          })
+        : await sampleBlocks(
       tok,
-      model((toks) => {
-        const t = this.textOf(toks, ctx.heal);
-        return cutRepetition(t).cut || (mode === 'multiline' && cutMultiline(t, openLine, req.suffix).cut);
-      }),
+      model(enough),
       {
         mode,
         // a line rarely needs more than 16 tokens: a smaller block makes every step cheaper
         blockSize: mode === 'line' ? Math.min(this.lineBlock, B) : B,
         threshold: req.threshold ?? 0.9,
         window: 8,
-        sequential: req.decoding === 'sequential',
+        sequential: decoding === 'diffusion-sequential',
         maxTokens,
         heal: ctx.heal,
       },

@@ -36,6 +36,7 @@ export class ModelSession {
   readonly provider: string;
   /** Exponential moving averages of forward times, ms: extension per token, step per call. */
   private stepMs = 0;
+  private verifyMs = 0;
   private extendMsPerToken = 0;
   private extendFixedMs = 0;
   forwards = 0;
@@ -135,6 +136,34 @@ export class ModelSession {
     return out.logits.data as Float32Array;
   }
 
+  /**
+   * One draft-and-verify pass (engine/src/draftVerify.ts): `tokens` = [last context token,
+   * draft_0 .. draft_{k-1}, <mask> x M]. The first 1 + k tokens are causal (they extend the context:
+   * their keys/values are exact cache entries); the M mask slots see the cache, the causal tokens
+   * and each other (a diffusion block after the draft). Returns the logits [1 + k + M, V] and the new
+   * keys/values of all 1 + k + M positions; `appendKv(past, newK, newV, n, keep)` keeps the first ones.
+   */
+  async verify(tokens: readonly number[], causal: number, past: Kv): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
+    const n = tokens.length;
+    const mask = new Uint8Array(n * n);
+    for (let i = 0; i < n; i++) {
+      if (i < causal) for (let j = 0; j <= i; j++) mask[i * n + j] = 1;
+      else for (let j = 0; j < n; j++) mask[i * n + j] = 1;
+    }
+    const t0 = performance.now();
+    const out = await this.session.run(this.feeds(tokens, mask, past), ['logits', 'new_k', 'new_v']);
+    const ms = performance.now() - t0;
+    this.verifyMs = ema(this.verifyMs, ms / verifyCost(n));
+    this.forwards++;
+    this.maxForwardMs = Math.max(this.maxForwardMs, ms);
+    return { logits: out.logits.data as Float32Array, newK: out.new_k.data as Float32Array, newV: out.new_v.data as Float32Array };
+  }
+
+  /** Predicted duration of a draft-and-verify pass over n tokens, ms (from refinement steps before the first). */
+  predictVerifyMs(n: number): number {
+    return (this.verifyMs || this.stepMs / verifyCost(17)) * verifyCost(n);
+  }
+
   /** Predicted duration of the next refinement step, ms (0 before the first). */
   predictStepMs(): number {
     return this.stepMs;
@@ -155,15 +184,27 @@ function idsTensor(ids: readonly number[]): ort.Tensor {
   return new ort.Tensor('int64', a, [1, ids.length]);
 }
 
+/**
+ * Relative cost of a pass over n new tokens against a cached context: a fixed part (reading the
+ * weights and the cache) plus a part per token. Measured on 2 cores with the 14m model and a
+ * 450-token cache: 5.7 ms at n = 1, 8.9 ms at 17, 10.9 ms at 29.
+ */
+function verifyCost(n: number): number {
+  return 1 + (n - 1) / 30;
+}
+
 function ema(prev: number, x: number): number {
   return prev === 0 ? x : 0.7 * prev + 0.3 * x;
 }
 
-/** The cache with N new positions appended (new_k [L,1,H,Dh,N], new_v [L,1,H,N,Dh] from the graph). */
-export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims): Kv {
+/**
+ * The cache with the first `keep` (default all) of N new positions appended (new_k [L,1,H,Dh,N],
+ * new_v [L,1,H,N,Dh] from the graph).
+ */
+export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims, keep = n): Kv {
   const { layers, heads, headDim } = dims;
   const P = past.length;
-  const Q = P + n;
+  const Q = P + keep;
   const k: Float32Array[] = [];
   const v: Float32Array[] = [];
   for (let l = 0; l < layers; l++) {
@@ -172,14 +213,14 @@ export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: nu
     const kn = newK.subarray(l * heads * headDim * n, (l + 1) * heads * headDim * n);
     for (let r = 0; r < heads * headDim; r++) {
       if (P > 0) ko.set(kp.subarray(r * P, r * P + P), r * Q);
-      ko.set(kn.subarray(r * n, r * n + n), r * Q + P);
+      ko.set(kn.subarray(r * n, r * n + keep), r * Q + P);
     }
     const vo = new Float32Array(heads * Q * headDim);
     const vp = past.v[l];
     const vn = newV.subarray(l * heads * n * headDim, (l + 1) * heads * n * headDim);
     for (let h = 0; h < heads; h++) {
       if (P > 0) vo.set(vp.subarray(h * P * headDim, (h + 1) * P * headDim), h * Q * headDim);
-      vo.set(vn.subarray(h * n * headDim, (h + 1) * n * headDim), (h * Q + P) * headDim);
+      vo.set(vn.subarray(h * n * headDim, (h * n + keep) * headDim), (h * Q + P) * headDim);
     }
     k.push(ko);
     v.push(vo);

@@ -14,7 +14,14 @@ export type FillMode =
   /** Let the engine choose between 'line' and 'multiline' from the cursor's surroundings. */
   | 'auto';
 
-export type Decoding = 'parallel' | 'sequential';
+/**
+ * 'parallel' (default): draft and verify, several tokens committed per forward pass, the same text
+ * as 'sequential'. 'sequential': one token per forward pass on the model's causal path (the
+ * baseline). 'diffusion': confidence-threshold refinement of a masked block; 'diffusion-sequential':
+ * the same block refined one slot per step. See engine/src/draftVerify.ts and sampler.ts.
+ */
+export type Decoding = 'parallel' | 'sequential' | 'diffusion' | 'diffusion-sequential';
+export const DECODINGS: readonly Decoding[] = ['parallel', 'sequential', 'diffusion', 'diffusion-sequential'];
 
 export interface FillRequest {
   /** Text before the cursor (the engine keeps only the last maxContextTokens worth). */
@@ -30,10 +37,15 @@ export interface FillRequest {
   cacheKey?: string;
   /** Most tokens to generate in total (default depends on mode). */
   maxTokens?: number;
-  /** 'parallel' (confidence-threshold, default) or 'sequential' (one token per forward: the baseline). */
+  /** How the middle is decoded (default 'parallel'; see Decoding). */
   decoding?: Decoding;
-  /** Confidence threshold for parallel commits (default 0.9). */
+  /** 'diffusion' decoding: confidence threshold for parallel commits (default 0.9). */
   threshold?: number;
+  /** 'parallel' decoding: mask slots drafted per pass, and the longest draft verified in one pass. */
+  masks?: number;
+  maxDraft?: number;
+  /** 'parallel' decoding: drafts copied from the context after a match of at least this many tokens (default 1; 0: off). */
+  lookup?: number;
 }
 
 export interface FillResult {

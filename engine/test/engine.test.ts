@@ -102,6 +102,34 @@ test('KV cache: an edit above the cursor recomputes from the edit on; logits mat
   assert.ok(s2.cached < 5, `cached ${s2.cached}`);
 });
 
+test('parallel decoding gives the one-token-per-pass text in fewer forward passes', { skip }, async () => {
+  // line starts and mid-line cursors of this repo's own Python and TypeScript
+  const files = ['training/data.py', 'training/model.py', 'engine/src/stops.ts', 'server/src/documents.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8'));
+  const spots: Array<[string, string]> = [];
+  for (const text of files) {
+    const lines = text.split('\n');
+    for (const frac of [0.3, 0.5, 0.7]) {
+      const i = Math.floor(lines.length * frac);
+      const at = lines.slice(0, i).join('\n').length + 1;
+      const mid = at + Math.floor(lines[i].length / 2);
+      spots.push([text.slice(0, at), text.slice(at)], [text.slice(0, mid), text.slice(mid)]);
+    }
+  }
+  let same = 0;
+  let par = 0;
+  let seq = 0;
+  for (const [prefix, suffix] of spots) {
+    const p = await engine.fill({ prefix, suffix, mode: 'line', budgetMs: 60_000, cacheKey: 'pv', decoding: 'parallel' });
+    const s = await engine.fill({ prefix, suffix, mode: 'line', budgetMs: 60_000, cacheKey: 'pv', decoding: 'sequential' });
+    same += p.text === s.text ? 1 : 0;
+    par += p.steps;
+    seq += s.steps;
+  }
+  // the same text up to the int8 kernels' rounding, which depends on a call's row count
+  assert.ok(same >= spots.length - 2, `${same} of ${spots.length} completions identical`);
+  assert.ok(par < seq, `parallel ${par} passes, sequential ${seq}`);
+});
+
 test('documents keep separate caches', { skip }, async () => {
   engine.evict();
   await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'x' });
@@ -112,8 +140,8 @@ test('documents keep separate caches', { skip }, async () => {
 
 test('budget: a fill never overruns its budget by more than one forward pass', { skip }, async () => {
   for (const budget of [5, 10, 30, 60, 120]) {
-    for (const mode of ['span', 'line'] as const) {
-      const r = await engine.fill({ prefix: PREFIX + 'x', suffix: SUFFIX, mode, maxTokens: 96, budgetMs: budget, cacheKey: 'b', decoding: 'sequential' });
+    for (const [mode, decoding] of [['span', 'sequential'], ['line', 'sequential'], ['span', 'parallel'], ['line', 'parallel'], ['span', 'diffusion']] as const) {
+      const r = await engine.fill({ prefix: PREFIX + 'x', suffix: SUFFIX, mode, maxTokens: 96, budgetMs: budget, cacheKey: 'b', decoding });
       const oneForward = engine.session.maxForwardMs;
       // the promise is about forward passes; the rest (tokenising, cache bookkeeping) is a few ms,
       // given 25 ms of slack here for a loaded CI machine

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { loadEngine } from '../../engine/src/index';
-import type { Decoding, Engine } from '../../engine/src/types';
+import { DECODINGS, type Decoding, type Engine } from '../../engine/src/types';
 import { runBench } from './bench';
 import { serverMallocEnv } from './mallocEnv';
 import { infillSpan } from './commands/infillSpan';
@@ -29,8 +29,8 @@ const USAGE = `usage:
   diffill complete FILE LINE:COL [--budget MS] [--model DIR] [--threads N] [--max-context N] [--json] [--verbose]
       Prints the ghost text at LINE:COL (1-based) of FILE, post-processed as in the editor;
       the latency goes to stderr.
-  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--decoding parallel|sequential]
-                 [--threshold P] [--model DIR] [--threads N] [--max-context N]
+  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--decoding parallel|sequential|diffusion|diffusion-sequential]
+                 [--threshold P] [--masks M] [--max-draft K] [--lookup N] [--model DIR] [--threads N] [--max-context N]
       IN holds lines {"task_id","prefix","suffix","mode"} (mode "line" or "span");
       OUT gets {"task_id","completion","steps","ms"} per line. --budget 0 (the default) = no deadline.
   diffill infill-span FILE START_LINE:COL END_LINE:COL [--candidates N] [--budget MS] [--model DIR] [--json]
@@ -48,7 +48,7 @@ interface Flags {
   switches: Set<string>;
 }
 
-const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates']);
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup']);
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { positional: [], values: new Map(), switches: new Set() };
@@ -158,8 +158,8 @@ async function infill(f: Flags): Promise<number> {
   const settings = settingsFrom(f);
   const budget = numberFlag(f, 'budget') ?? 0;
   const decoding = f.values.get('decoding') as Decoding | undefined;
-  if (decoding !== undefined && decoding !== 'parallel' && decoding !== 'sequential') {
-    throw new UsageError('--decoding must be parallel or sequential');
+  if (decoding !== undefined && !DECODINGS.includes(decoding)) {
+    throw new UsageError(`--decoding must be one of ${DECODINGS.join(', ')}`);
   }
   const threshold = numberFlag(f, 'threshold');
   const raw = f.switches.has('raw');
@@ -192,6 +192,9 @@ async function infill(f: Flags): Promise<number> {
           budgetMs: budget > 0 ? budget : undefined,
           decoding,
           threshold,
+          masks: numberFlag(f, 'masks'),
+          maxDraft: numberFlag(f, 'max-draft'),
+          lookup: numberFlag(f, 'lookup'),
         });
         steps = fill.steps;
         completion = raw ? fill.text : postprocess(fill.text, ctx);

@@ -71,6 +71,8 @@ def main():
                 "--batch", "4", "--micro", "2", "--seq", "128", "--max-steps", "3", "--workers", "0",
                 "--compile", "0", "--eval-n", "4", "--minutes", "5", "--model", json.dumps(cfg_small),
                 "--init", "none" if phase == "nt" else os.path.join(tmp, "ck", "latest.pt")]
+        if phase == "diff":  # half of the micro-batches next-token on whole sequences (final eval: ar too)
+            argv += ["--nt-mix", "0.5"]
         if phase == "distill":  # its final eval is diff's (par + seq); distill_cpu.py runs one
             argv += ["--final-eval", "0"]
         code = ("import sys, runpy; sys.path.insert(0, %r); import smoke_cpu; sys.argv = %r; "

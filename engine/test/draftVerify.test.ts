@@ -1,0 +1,155 @@
+/**
+ * Draft-and-verify decoding driven by a scripted model (no ONNX): the committed text is always the
+ * causal path's greedy text whatever the drafts are, good drafts save passes, copies from the
+ * context are drafts, stop rules, healing, the deadline and the token limit.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type DraftVerifyOptions, lookupDrafts, sampleDraftVerify, type VerifyModel } from '../src/draftVerify';
+import { byteTokenizer } from './helpers';
+
+const tok = byteTokenizer();
+const V = tok.vocabSize;
+const EOT = tok.special.eot;
+const ids = (s: string) => tok.encodeWhole(s);
+
+/**
+ * The causal path predicts `truth[pos]` at position pos (then <eot>); mask slot j of a pass scores
+ * `guess(pos of slot j)`. Records every pass's draft.
+ */
+function scripted(truth: readonly number[], guess: (pos: number) => number, opts: { context?: number[]; outOfTimeAfter?: number; p?: number } = {}) {
+  let pos = 0; // tokens committed so far
+  let passes = 0;
+  const drafts: number[][] = [];
+  const at = (i: number) => (i < truth.length ? truth[i] : EOT);
+  const row = (out: Float32Array, r: number, t: number, p = opts.p ?? 0.9) => {
+    const rest = (1 - p) / (V - 1);
+    for (let k = 0; k < V; k++) out[r * V + k] = Math.log(k === t ? p : rest);
+  };
+  const model: VerifyModel & { passes: () => number; drafts: number[][] } = {
+    async pass(draft, masks) {
+      drafts.push(draft.slice());
+      passes++;
+      const out = new Float32Array((1 + draft.length + masks) * V);
+      // causal rows: the prediction after last, draft_0 .. — it depends on the draft only up to its
+      // first wrong token (a causal model conditions on what it is given)
+      let ok = true;
+      for (let i = 0; i <= draft.length; i++) {
+        row(out, i, ok ? at(pos + i) : tok.encodeWhole('#')[0]);
+        if (i < draft.length && draft[i] !== at(pos + i)) ok = false;
+      }
+      for (let j = 1; j < masks; j++) row(out, draft.length + j, guess(pos + draft.length + j));
+      return out;
+    },
+    accept(m) {
+      pos += m + 1;
+    },
+    outOfTime: () => opts.outOfTimeAfter !== undefined && passes >= opts.outOfTimeAfter,
+    context: opts.context ?? [],
+    passes: () => passes,
+    drafts,
+  };
+  return model;
+}
+
+const base: DraftVerifyOptions = { mode: 'span', maxTokens: 64, heal: new Uint8Array(0), draft: true, masks: 8, maxDraft: 16 };
+const target = ids('return total + count');
+
+test('perfect drafts: the whole text in a few passes, exactly the causal text', async () => {
+  const m = scripted(target, (p) => (p < target.length ? target[p] : EOT));
+  const r = await sampleDraftVerify(tok, m, base);
+  assert.deepEqual(r.tokens, target);
+  // pass 1 drafts 7 slots after its own prediction, each later pass verifies 7 and drafts 7 more
+  assert.ok(r.steps <= Math.ceil((target.length + 1) / 8) + 1, `${r.steps} passes for ${target.length} tokens`);
+  assert.equal(r.truncated, false);
+  assert.ok(r.accepted > 0);
+});
+
+test('useless drafts: still exactly the causal text, one token per pass (never worse than the baseline)', async () => {
+  const m = scripted(target, () => ids('@')[0]);
+  const r = await sampleDraftVerify(tok, m, base);
+  assert.deepEqual(r.tokens, target);
+  assert.equal(r.steps, target.length + 1);
+  assert.equal(r.accepted, 0);
+});
+
+test('baseline (draft: false): one token per pass, no draft, no masks', async () => {
+  const m = scripted(target, (p) => target[p] ?? EOT);
+  const r = await sampleDraftVerify(tok, m, { ...base, draft: false });
+  assert.deepEqual(r.tokens, target);
+  assert.equal(r.steps, target.length + 1);
+  assert.ok(m.drafts.every((d) => d.length === 0));
+});
+
+test('a rejected draft token: the causal prediction replaces it and the draft tail is reused', async () => {
+  // the guesses are right except at position 3
+  const m = scripted(target, (p) => (p === 3 ? ids('@')[0] : (target[p] ?? EOT)));
+  const r = await sampleDraftVerify(tok, m, base);
+  assert.deepEqual(r.tokens, target);
+  // pass 2 verifies slots 1..7: accepts 1, 2, replaces 3; pass 3 verifies the old tail 4..7 (+ more)
+  assert.deepEqual(m.drafts[2].slice(0, 4), target.slice(4, 8), 'the unverified tail is the next draft');
+});
+
+test('copies from the context are drafts: a repeated line costs one or two passes', async () => {
+  const line = ids('total = count + 1\n');
+  const context = [...ids('def f(count):\n    '), ...line, ...ids('    ')];
+  const m = scripted(line.slice(0, -1), () => ids('@')[0], { context });
+  const r = await sampleDraftVerify(tok, m, { ...base, mode: 'line', lookup: 1 });
+  assert.deepEqual(r.tokens, line.slice(0, -1));
+  assert.ok(r.steps <= 2, `${r.steps} passes`);
+  const off = await sampleDraftVerify(tok, scripted(line.slice(0, -1), () => ids('@')[0], { context }), { ...base, mode: 'line', lookup: 0 });
+  assert.deepEqual(off.tokens, r.tokens);
+  assert.equal(off.steps, line.length, 'without copies: one token per pass');
+});
+
+test('lookupDrafts: the continuation of the latest earlier match, longest match first', () => {
+  const h = [...ids('a = b; c = d; a = e; a = ')];
+  const found = lookupDrafts(h, 4, 1, tok);
+  assert.deepEqual(found[0].toks, ids('e; a'), 'latest occurrence of the longest suffix');
+  assert.deepEqual(lookupDrafts([...ids('xyz')], 4, 2, tok), []);
+  // never copies special tokens
+  const withSpecial = [...ids('ab'), tok.special.pre, ...ids('ab')];
+  for (const c of lookupDrafts(withSpecial, 4, 1, tok)) assert.ok(c.toks.every((t) => !tok.isSpecial[t]));
+});
+
+test('line mode: a newline token ends the fill and is not returned; <eot> ends any mode', async () => {
+  const t = [...ids('a'), ...ids('\n'), ...ids('b')];
+  const line = await sampleDraftVerify(tok, scripted(t, (p) => t[p] ?? EOT), { ...base, mode: 'line' });
+  assert.deepEqual(line.tokens, ids('a'));
+  const span = await sampleDraftVerify(tok, scripted(t, (p) => t[p] ?? EOT), base);
+  assert.deepEqual(span.tokens, t);
+});
+
+test('a drafted stopper is only committed by verification, after everything left of it', async () => {
+  // the drafts end right away (<eot> everywhere): the EOS cascade of masked diffusion
+  const m = scripted(target, () => EOT);
+  const r = await sampleDraftVerify(tok, m, base);
+  assert.deepEqual(r.tokens, target, 'drafted <eot>s never cut the text short');
+});
+
+test('healing: every verified token is constrained to the typed partial token', async () => {
+  const heal = tok.bytesOf(ids(' re'));
+  // the causal favourite is "x"; only tokens consistent with " re" may start
+  const m = scripted([ids('x')[0]], () => ids('@')[0], { p: 0.6 });
+  const r = await sampleDraftVerify(tok, m, { ...base, heal, maxTokens: 1 });
+  assert.equal(r.tokens.length, 1);
+  const b = tok.bytes[r.tokens[0]];
+  const n = Math.min(b.length, heal.length);
+  assert.ok(b.length >= 1 && [...b.subarray(0, n)].every((x, i) => x === heal[i]), `token ${JSON.stringify(tok.decode(r.tokens))} extends " re"`);
+  assert.notEqual(r.tokens[0], ids('x')[0]);
+  assert.equal(r.healFailed, heal.length > b.length);
+});
+
+test('deadline: the committed tokens come back, marked truncated', async () => {
+  const m = scripted(target, () => ids('@')[0], { outOfTimeAfter: 3 });
+  const r = await sampleDraftVerify(tok, m, base);
+  assert.equal(r.truncated, true);
+  assert.equal(m.passes(), 3);
+  assert.deepEqual(r.tokens, target.slice(0, 3));
+});
+
+test('maxTokens: never more tokens than asked, even from an accepted draft', async () => {
+  const m = scripted(target, (p) => target[p] ?? EOT);
+  const r = await sampleDraftVerify(tok, m, { ...base, maxTokens: 5 });
+  assert.deepEqual(r.tokens, target.slice(0, 5));
+});
