@@ -5,6 +5,8 @@
 //   node scripts/fidelity.mjs MODEL_DIR [--n 24] [--weights W] [--windows CORPUS.jsonl.xz]   (needs python3 with torch >= 1.13)
 // --windows: raw 320-token windows of held-out code (e.g. training/data/js_val.jsonl.xz), as
 // training/export.py checks on the GPU machine, instead of the FIM contexts of the eval tasks.
+// --causal: the 32 tokens after each context are fed causally, as a draft-and-verify pass reads
+// them (the rows that decide 'parallel' and 'sequential' decoding), instead of a half-masked block.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,6 +32,7 @@ const tasks = fs.readFileSync(path.join(root, 'models', fs.readdirSync(path.join
 let seed = 3;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 const examples = [];
+const causal = args.includes('--causal');
 const wi2 = args.indexOf('--windows');
 if (wi2 >= 0) {
   const docs = execFileSync('xz', ['-dc', args[wi2 + 1]], { maxBuffer: 1 << 30 }).toString('utf8').trim().split('\n').map((l) => JSON.parse(l).text);
@@ -38,8 +41,8 @@ if (wi2 >= 0) {
     if (d.length < 320 + 32 + 1) continue;
     const st = Math.floor(rnd() * (d.length - 320 - 32));
     const ctx = d.slice(st, st + 320);
-    const block = d.slice(st + 320, st + 352).map((x) => (rnd() < 0.5 ? sp.mask : x));
-    examples.push({ ctx, block });
+    const block = d.slice(st + 320, st + 352).map((x) => (!causal && rnd() < 0.5 ? sp.mask : x));
+    examples.push({ ctx, block, causal });
   }
 } else {
 
@@ -50,8 +53,8 @@ for (let i = 0; examples.length < n && i < tasks.length; i += Math.floor(tasks.l
   const ctx = [sp.suf, ...suf, sp.pre, ...pre, sp.mid];
   const truth = tok.encode(t.target + '\n' + t.suffix).slice(0, 32);
   while (truth.length < 32) truth.push(sp.eot);
-  const block = truth.map((x) => (rnd() < 0.5 ? sp.mask : x));
-  examples.push({ ctx, block });
+  const block = truth.map((x) => (!causal && rnd() < 0.5 ? sp.mask : x));
+  examples.push({ ctx, block, causal });
 }
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fid-'));
@@ -69,7 +72,9 @@ for (let e = 0; e < examples.length; e++) {
   const { ctx, block } = examples[e];
   // as the engine runs it: the context minus its last token into the cache, then one step
   const kv = await session.extend(ctx.slice(0, -1), session.emptyKv());
-  const lg = await session.step([ctx[ctx.length - 1], ...block], kv);
+  const lg = causal
+    ? (await session.verify([ctx[ctx.length - 1], ...block.slice(0, -1)], block.length, kv)).logits
+    : await session.step([ctx[ctx.length - 1], ...block], kv);
   refs[e].logits.forEach((row, j) => {
     let a = 0, b = 0;
     for (let t = 0; t < V; t++) {
@@ -79,10 +84,10 @@ for (let e = 0; e < examples.length; e++) {
     }
     agree += a === b ? 1 : 0;
     total++;
-    if (block[j] === sp.mask) {
+    if (causal || block[j] === sp.mask) {
       agreeM += a === b ? 1 : 0;
       totalM++;
     }
   });
 }
-console.log(JSON.stringify({ model: dir, examples: examples.length, slots: total, top1_agreement: +(agree / total).toFixed(4), masked_slots: totalM, top1_agreement_masked: +(agreeM / totalM).toFixed(4), max_abs_logit_diff: +maxdiff.toFixed(3) }));
+console.log(JSON.stringify({ model: dir, rows: causal ? 'causal' : 'block', examples: examples.length, slots: total, top1_agreement: +(agree / total).toFixed(4), masked_slots: totalM, top1_agreement_masked: +(agreeM / totalM).toFixed(4), max_abs_logit_diff: +maxdiff.toFixed(3) }));

@@ -49,8 +49,10 @@ const DEFAULT_BUDGET_MS = 1000;
 /** Mask slots drafted per draft-and-verify pass: single lines, and multi-line fills. */
 const LINE_MASKS = 4;
 const BLOCK_MASKS = 8;
+/** Longest draft verified in one pass (a pass costs more the more tokens it carries). */
+const MAX_DRAFT = 12;
 /** Decided tokens fed again with each draft-and-verify pass before they are appended to the cache. */
-const HEAD_MAX = 12;
+const HEAD_MAX = 8;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
@@ -287,7 +289,7 @@ export class DiffillEngine implements Engine {
             heal: ctx.heal,
             draft: decoding === 'parallel',
             masks: req.masks ?? (mode === 'line' ? LINE_MASKS : BLOCK_MASKS),
-            maxDraft: req.maxDraft ?? 16,
+            maxDraft: req.maxDraft ?? MAX_DRAFT,
             lookup: req.lookup ?? 1,
           })
         : await sampleBlocks(

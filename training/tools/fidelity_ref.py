@@ -3,7 +3,7 @@ an exported model (or a checkpoint). Inputs come from scripts/fidelity.mjs (toke
 engine's tokenizer), so no Python tokenizer is needed.
 
 Usage: python3 training/tools/fidelity_ref.py WEIGHTS(.onnx|.pt) IN.json OUT.json
-IN.json: [{"ctx": [ids...], "block": [ids, mask=2 ...]}, ...]
+IN.json: [{"ctx": [ids...], "block": [ids, mask=2 ...], "causal": false}, ...]
 OUT.json: [{"logits_top": [[token, ...] per block slot], "logits": [[...V floats...] per slot]}, ...]
 """
 import json
@@ -29,8 +29,9 @@ def main():
         ctx, blk = ex["ctx"], ex["block"]
         ids = torch.tensor([ctx + blk])
         T = ids.shape[1]
-        with torch.no_grad():
-            lg = model(ids, block_mask(T, torch.tensor([len(ctx)]), torch.tensor([T]), "cpu"))[0]
+        with torch.no_grad():  # "causal": the block's tokens are fed causally (a draft-and-verify pass)
+            mask = None if ex.get("causal") else block_mask(T, torch.tensor([len(ctx)]), torch.tensor([T]), "cpu")
+            lg = model(ids, mask)[0]
         rows = lg[len(ctx) - 1: T - 1]
         res.append({"logits": [[round(float(x), 4) for x in r] for r in rows]})
     json.dump(res, open(out, "w"))
