@@ -92,6 +92,11 @@ function agree(a: readonly number[], b: readonly number[]): number {
   return i;
 }
 
+export interface DraftVerifyResult extends SamplerResult {
+  /** Draft tokens accepted by verification (the rest of the tokens are the passes' own predictions). */
+  accepted: number;
+}
+
 export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, o: DraftVerifyOptions): Promise<DraftVerifyResult> {
   const V = tok.vocabSize;
   const sp = tok.special;
