@@ -37,6 +37,7 @@ export class ModelSession {
   /** Exponential moving averages of forward times, ms: extension per token, step per call. */
   private stepMs = 0;
   private verifyMs = 0;
+  private verifyDev = 0;
   private extendMsPerToken = 0;
   private extendFixedMs = 0;
   forwards = 0;
@@ -153,7 +154,9 @@ export class ModelSession {
     const t0 = performance.now();
     const out = await this.session.run(this.feeds(tokens, mask, past), ['logits', 'new_k', 'new_v']);
     const ms = performance.now() - t0;
-    this.verifyMs = ema(this.verifyMs, ms / verifyCost(n));
+    const unit = ms / verifyCost(n);
+    this.verifyDev = this.verifyMs === 0 ? unit / 4 : ema(this.verifyDev, Math.abs(unit - this.verifyMs));
+    this.verifyMs = ema(this.verifyMs, unit);
     this.forwards++;
     this.maxForwardMs = Math.max(this.maxForwardMs, ms);
     return { logits: out.logits.data as Float32Array, newK: out.new_k.data as Float32Array, newV: out.new_v.data as Float32Array };
@@ -161,7 +164,9 @@ export class ModelSession {
 
   /** Predicted duration of a draft-and-verify pass over n tokens, ms (from refinement steps before the first). */
   predictVerifyMs(n: number): number {
-    return (this.verifyMs || this.stepMs / verifyCost(17)) * verifyCost(n);
+    // on the high side (mean + 2 deviations): a fill must not start a pass it cannot finish in time
+    const unit = this.verifyMs ? this.verifyMs + 2 * this.verifyDev : (this.stepMs * 1.25) / verifyCost(17);
+    return unit * verifyCost(n);
   }
 
   /** Predicted duration of the next refinement step, ms (0 before the first). */
