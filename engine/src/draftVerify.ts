@@ -113,7 +113,7 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
   const M = o.draft ? Math.max(1, o.masks) : 0;
   const done = (truncated: boolean): DraftVerifyResult => ({ tokens: out, probs, steps, truncated, healFailed: healLeft.length > 0, accepted });
 
-  /** A draft copied from the context replaces the model's (its tail continues with the model's). */
+  /** The next draft: a copy from the context when there is one (ranked by the model's own draft `own`), else `own`. */
   const withCopy = (own: number[], hist: readonly number[]): number[] => {
     let cands = lookupDrafts(hist, o.maxDraft, o.lookup ?? 0, tok, 8);
     if (healLeft.length > 0) {
