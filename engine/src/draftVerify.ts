@@ -23,7 +23,7 @@
  * cascade). Token healing constrains each verified token to the typed partial token's remaining
  * bytes until they are reproduced. At the deadline the committed tokens are returned.
  */
-import { best, consumeHeal, healAllowed, type SamplerMode, type SamplerResult } from './sampler';
+import { best, consumeHeal, healAllowed, proposable, type SamplerMode, type SamplerResult } from './sampler';
 import type { CodeTokenizer } from './tokenizer';
 
 export interface VerifyModel {
@@ -100,9 +100,7 @@ export interface DraftVerifyResult extends SamplerResult {
 export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, o: DraftVerifyOptions): Promise<DraftVerifyResult> {
   const V = tok.vocabSize;
   const sp = tok.special;
-  const base = new Uint8Array(V).fill(1);
-  for (let t = 0; t < V; t++) if (tok.isSpecial[t] && t !== sp.eot) base[t] = 0;
-  if (o.allowEot === false) base[sp.eot] = 0;
+  const base = proposable(tok, o.allowEot !== false);
   const isStop = (t: number) => t === sp.eot || (o.mode === 'line' && tok.hasNewline[t] === 1);
   const out: number[] = [];
   const probs: number[] = [];

@@ -67,9 +67,7 @@ export async function sampleBlocks(tok: CodeTokenizer, model: SamplerModel, o: S
   let steps = 0;
   let healLeft = o.heal;
   // allowed[t] for tokens that may be proposed at all (specials except <eot> are never proposed)
-  const base = new Uint8Array(V).fill(1);
-  for (let t = 0; t < V; t++) if (tok.isSpecial[t] && t !== sp.eot) base[t] = 0;
-  if (o.allowEot === false) base[sp.eot] = 0;
+  const base = proposable(tok, o.allowEot !== false);
   const pickFn = o.temperature && o.random ? (l: Float32Array, off: number, a: Uint8Array) => sampleRow(l, off, V, a, o.temperature!, o.random!) : (l: Float32Array, off: number, a: Uint8Array) => best(l, off, V, a);
   let init = o.init;
   const isStop = (t: number) => t === sp.eot || (o.mode === 'line' && tok.hasNewline[t] === 1);
@@ -175,6 +173,14 @@ function pushTokens(out: number[], probs: number[], toks: readonly number[], con
 function firstStop(toks: readonly number[], isStop: (t: number) => boolean): number {
   for (let i = 0; i < toks.length; i++) if (isStop(toks[i])) return i;
   return -1;
+}
+
+/** Tokens a decoder may propose: no special token except <eot> (and that only when `eot`). */
+export function proposable(tok: CodeTokenizer, eot: boolean): Uint8Array {
+  const base = new Uint8Array(tok.vocabSize).fill(1);
+  for (let t = 0; t < tok.vocabSize; t++) if (tok.isSpecial[t] && t !== tok.special.eot) base[t] = 0;
+  if (!eot) base[tok.special.eot] = 0;
+  return base;
 }
 
 /** Argmax over allowed tokens of one logits row and its softmax probability (over all tokens). */

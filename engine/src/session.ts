@@ -100,18 +100,32 @@ export class ModelSession {
     return f;
   }
 
+  /**
+   * One forward pass over `ids` after the cache: the first `causal` tokens attend causally (to the
+   * cache and the tokens before them), the rest to everything. Counts the pass and its duration.
+   */
+  private async run(ids: readonly number[], causal: number, past: Kv, outputs: string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const n = ids.length;
+    const mask = new Uint8Array(n * n);
+    for (let i = 0; i < n; i++) {
+      if (i < causal) mask.fill(1, i * n, i * n + i + 1);
+      else mask.fill(1, i * n, (i + 1) * n);
+    }
+    const t0 = performance.now();
+    const out = await this.session.run(this.feeds(ids, mask, past), outputs);
+    this.forwards++;
+    this.maxForwardMs = Math.max(this.maxForwardMs, performance.now() - t0);
+    return out;
+  }
+
   /** Appends `ids` to the context (causal among themselves). */
   async extend(ids: readonly number[], past: Kv): Promise<Kv> {
     const n = ids.length;
     if (n === 0) return past;
-    const mask = new Uint8Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) mask[i * n + j] = 1;
     const t0 = performance.now();
-    const out = await this.session.run(this.feeds(ids, mask, past), ['new_k', 'new_v']);
+    const out = await this.run(ids, n, past, ['new_k', 'new_v']);
     const grown = appendKv(past, out.new_k.data as Float32Array, out.new_v.data as Float32Array, n, this.dims);
     const ms = performance.now() - t0;
-    this.forwards++;
-    this.maxForwardMs = Math.max(this.maxForwardMs, ms);
     // per-token cost and fixed cost, learned from calls of different sizes
     const per = n > 1 ? ms / n : this.extendMsPerToken || ms;
     this.extendMsPerToken = ema(this.extendMsPerToken, Math.min(per, ms));
@@ -125,15 +139,9 @@ export class ModelSession {
    * predicts block slot i.
    */
   async step(tokens: readonly number[], past: Kv): Promise<Float32Array> {
-    const n = tokens.length;
-    const mask = new Uint8Array(n * n).fill(1);
-    for (let j = 1; j < n; j++) mask[j] = 0;
     const t0 = performance.now();
-    const out = await this.session.run(this.feeds(tokens, mask, past), ['logits']);
-    const ms = performance.now() - t0;
-    this.stepMs = ema(this.stepMs, ms);
-    this.forwards++;
-    this.maxForwardMs = Math.max(this.maxForwardMs, ms);
+    const out = await this.run(tokens, 1, past, ['logits']);
+    this.stepMs = ema(this.stepMs, performance.now() - t0);
     return out.logits.data as Float32Array;
   }
 
@@ -145,20 +153,11 @@ export class ModelSession {
    * keys/values of all 1 + k + M positions; `appendKv(past, newK, newV, n, keep)` keeps the first ones.
    */
   async verify(tokens: readonly number[], causal: number, past: Kv): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
-    const n = tokens.length;
-    const mask = new Uint8Array(n * n);
-    for (let i = 0; i < n; i++) {
-      if (i < causal) for (let j = 0; j <= i; j++) mask[i * n + j] = 1;
-      else for (let j = 0; j < n; j++) mask[i * n + j] = 1;
-    }
     const t0 = performance.now();
-    const out = await this.session.run(this.feeds(tokens, mask, past), ['logits', 'new_k', 'new_v']);
-    const ms = performance.now() - t0;
-    const unit = ms / verifyCost(n);
+    const out = await this.run(tokens, causal, past, ['logits', 'new_k', 'new_v']);
+    const unit = (performance.now() - t0) / verifyCost(tokens.length);
     this.verifyDev = this.verifyMs === 0 ? unit / 4 : ema(this.verifyDev, Math.abs(unit - this.verifyMs));
     this.verifyMs = ema(this.verifyMs, unit);
-    this.forwards++;
-    this.maxForwardMs = Math.max(this.maxForwardMs, ms);
     return { logits: out.logits.data as Float32Array, newK: out.new_k.data as Float32Array, newV: out.new_v.data as Float32Array };
   }
 
