@@ -1,7 +1,7 @@
 // Held-out exact match through the real engine (CPU, ONNX Runtime), on the tasks that
 // training/eval.py wrote from validation packages (models/<name>/eval_tasks.jsonl).
 //   node scripts/eval-tasks.mjs [TASKS.jsonl] [--kinds line,rest,multi] [--limit N] [--model DIR] [--budget MS]
-//                              [--decodings parallel,sequential,diffusion,diffusion-sequential]
+//                              [--decodings parallel,sequential,diffusion,diffusion-sequential,parallel+branches=0]
 //                              [--thresholds 0.9,0.7] [--json]
 // Runs `node dist/cli.js infill --raw` once per decoding (no deadline; --thresholds: the
 // 'diffusion' decoding at each threshold) and prints exact match, forward passes (steps) and wall
@@ -52,10 +52,12 @@ const norm = (s, kind) =>
   kind === 'multi' ? s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, '')).join('\n') : s.split('\n')[0].replace(/\s+$/, '');
 
 const results = {};
-const runs = decodings.flatMap((d) => (d === 'diffusion' ? thresholds.map((t) => [t === 0.9 ? d : `${d}@${t}`, d, t]) : [[d, d, 0.9]]));
+// a decoding may carry CLI options: `parallel+branches=0+tree-nodes=32` runs `--decoding parallel --branches 0 --tree-nodes 32`
+const runs = decodings.flatMap((d) => (d === 'diffusion' ? thresholds.map((t) => [t === 0.9 ? d : `${d}@${t}`, d, t]) : [[d, d.split('+')[0], 0.9]]));
 for (const [name, how, threshold] of runs) {
+  const extra = name.split('+').slice(1).flatMap((kv) => [`--${kv.split('=')[0]}`, kv.split('=')[1]]);
   const outPath = path.join(tmp, `${name}.jsonl`);
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', budget, ...modelArgs, '--decoding', how, '--threshold', String(threshold)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', budget, ...modelArgs, '--decoding', how, '--threshold', String(threshold), ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) process.exit(r.status ?? 1);
   const got = new Map(fs.readFileSync(outPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((o) => [o.task_id, o]));
   for (const t of tasks) {
@@ -82,7 +84,10 @@ else {
     const cells = names.map((n) => `${(r[`em_${n}`] * 100).toFixed(1)} / ${r[`steps_${n}`].toFixed(2)} / ${r[`ms_${n}`].toFixed(0)}`.padStart(24));
     console.log(`${r.task.padEnd(10)} ${String(r.n).padStart(4)}  ${cells.join('')}`);
   }
-  if (names.includes('parallel') && names.includes('sequential')) {
-    for (const r of rows) console.log(`${r.task}: parallel takes ${(r.steps_sequential / r.steps_parallel).toFixed(2)}x fewer forward passes than sequential, EM ${((r.em_parallel - r.em_sequential) * 100).toFixed(1)} points apart`);
+  if (names.includes('sequential')) {
+    for (const p of names.filter((n) => n.startsWith('parallel'))) {
+      for (const r of rows) console.log(`${r.task}: ${p} takes ${(r.steps_sequential / r[`steps_${p}`]).toFixed(2)}x fewer forward passes than sequential, EM ${((r[`em_${p}`] - r.em_sequential) * 100).toFixed(1)} points apart`);
+    }
   }
+
 }

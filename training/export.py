@@ -1,9 +1,11 @@
 """Export a checkpoint to the ONNX graph the engine runs, quantise it, and check it against PyTorch.
 
-Graph contract, format 2 (engine/model-format.md has the full text):
-  inputs   input_ids  int64 [1, N]                 new tokens at positions P .. P+N-1
+Graph contract, format 3 (engine/model-format.md has the full text):
+  inputs   input_ids  int64 [1, N]                 new tokens
            new_mask   bool [N, N]                  which new tokens a new token may attend to
                                                    (every new token always sees the whole cache)
+           pos_ids    int64 [N]                    new token i sits at position P + pos_ids[i]
+                                                   (0..N-1 for a sequence; a draft tree: depths)
            past_k_<l> float32 [1, H, Dh, P]        cached keys of layer l, transposed
            past_v_<l> float32 [1, H, P, Dh]        cached values of layer l
   outputs  logits     float32 [1, N, V]            row i predicts the token after new token i
@@ -64,8 +66,9 @@ class ExportModel(nn.Module):
     def rms(x, w):
         return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-5) * w
 
-    def forward(self, input_ids, new_mask, *past):
-        """past = (past_k_0, past_v_0, past_k_1, ...): keys as [1, H, Dh, P] (transposed, so the
+    def forward(self, input_ids, new_mask, pos_ids, *past):
+        """pos_ids [N]: new token i sits at position P + pos_ids[i] (0..N-1 for a plain sequence; a
+        tree of drafts gives each node its depth). past = (past_k_0, past_v_0, past_k_1, ...): keys as [1, H, Dh, P] (transposed, so the
         score product needs no copy), values as [1, H, P, Dh]. Returns logits and the NEW tokens'
         keys [L, 1, H, Dh, N] and values [L, 1, H, N, Dh]; the caller appends them to its cache.
         Nothing here copies the cache: a refinement step reads it once."""
@@ -76,7 +79,7 @@ class ExportModel(nn.Module):
         P = past[1].shape[2]
         g = self.emb_q[ids].float().view(N, d // QB, QB) * self.emb_scale[ids].unsqueeze(-1)
         x = g.view(1, N, d)
-        pos = (torch.arange(N) + P).float()
+        pos = (pos_ids + P).float()
         ang = pos.unsqueeze(1) * self.inv_freq.unsqueeze(0)
         cos, sin = torch.cos(ang), torch.sin(ang)
         c = torch.cat([cos, cos], -1)
@@ -114,10 +117,10 @@ class ExportModel(nn.Module):
 
 
 def onnx_io(cfg):
-    """Names, dummy inputs and dynamic axes of the graph (format 2)."""
+    """Names, dummy inputs and dynamic axes of the graph (format 3)."""
     N, P = 5, 3
-    names, dummy, axes = ["input_ids", "new_mask"], [torch.randint(10, 100, (1, N)), torch.ones(N, N, dtype=torch.bool).tril()], \
-        {"input_ids": {1: "N"}, "new_mask": {0: "N", 1: "N"}, "logits": {1: "N"}, "new_k": {4: "N"}, "new_v": {3: "N"}}
+    names, dummy, axes = ["input_ids", "new_mask", "pos_ids"], [torch.randint(10, 100, (1, N)), torch.ones(N, N, dtype=torch.bool).tril(), torch.arange(N)], \
+        {"input_ids": {1: "N"}, "new_mask": {0: "N", 1: "N"}, "pos_ids": {0: "N"}, "logits": {1: "N"}, "new_k": {4: "N"}, "new_v": {3: "N"}}
     for l in range(cfg.layers):
         names += [f"past_k_{l}", f"past_v_{l}"]
         dummy += [torch.zeros(1, cfg.heads, cfg.head_dim, P), torch.zeros(1, cfg.heads, P, cfg.head_dim)]
@@ -222,7 +225,8 @@ def fidelity(model, sess, data, device, n=24, ctx_len=320, B=32, seed=7):
         # ONNX: extend with ctx[:-1] causally (keeping the new keys/values as the cache), then
         # step [ctx[-1], block] against that cache
         c = ctx[:-1]
-        feeds = {"input_ids": c[None].astype(np.int64), "new_mask": np.tril(np.ones((len(c), len(c)), bool))}
+        feeds = {"input_ids": c[None].astype(np.int64), "new_mask": np.tril(np.ones((len(c), len(c)), bool)),
+                 "pos_ids": np.arange(len(c), dtype=np.int64)}
         for l in range(L):
             feeds[f"past_k_{l}"] = np.zeros((1, H, Dh, 0), np.float32)
             feeds[f"past_v_{l}"] = np.zeros((1, H, 0, Dh), np.float32)
@@ -230,7 +234,7 @@ def fidelity(model, sess, data, device, n=24, ctx_len=320, B=32, seed=7):
         inp = np.concatenate([ctx[-1:], blk])[None].astype(np.int64)
         m = np.ones((B + 1, B + 1), bool)
         m[0, 1:] = False
-        feeds = {"input_ids": inp, "new_mask": m}
+        feeds = {"input_ids": inp, "new_mask": m, "pos_ids": np.arange(B + 1, dtype=np.int64)}
         for l in range(L):
             feeds[f"past_k_{l}"] = nk[l]
             feeds[f"past_v_{l}"] = nv[l]
@@ -298,7 +302,7 @@ def main():
     shutil.copy(a.tokenizer, os.path.join(out_dir, "tokenizer.json"))
     conf = {
         "name": a.name,
-        "format": 2,
+        "format": 3,
         "model": cfg.to_dict(),
         "params": model.num_params(),
         "block_size": a.block_size,

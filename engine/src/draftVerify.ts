@@ -26,6 +26,15 @@
 import { best, consumeHeal, healAllowed, proposable, type SamplerMode, type SamplerResult } from './sampler';
 import type { CodeTokenizer } from './tokenizer';
 
+/**
+ * Drafts of one pass as a tree: node i holds token `toks[i]` and continues node `parent[i]` (-1: the
+ * last decided token); parents come before their children. A single draft is a chain.
+ */
+export interface DraftTree {
+  toks: number[];
+  parent: number[];
+}
+
 export interface VerifyModel {
   /**
    * One pass over [last, ...draft] (causal) and `masks` <mask> slots (bidirectional). Returns logits
@@ -36,6 +45,15 @@ export interface VerifyModel {
   pass(draft: readonly number[], masks: number): Promise<Float32Array>;
   /** Keeps `last` and the first `m` draft tokens of the last pass in the cache; `next` becomes last. */
   accept(m: number, next: number): void;
+  /**
+   * Present when one pass can verify a tree of drafts (the graph takes positions): node i sees the
+   * decided tokens, its ancestors and itself at the position of its depth; the mask slots continue
+   * node `maskAfter` (-1: the last decided token). Rows as in pass(): row 0 is the prediction after
+   * the last decided token, row 1 + i the one after node i, row 1 + n + j - 1 scores mask slot j.
+   */
+  passTree?(tree: DraftTree, masks: number, maskAfter: number): Promise<Float32Array>;
+  /** After passTree: keeps `last` and the nodes of `path` (root to leaf); `next` becomes last. */
+  acceptPath?(path: readonly number[], next: number): void;
   /** True when a pass with this draft and mask count would end past the deadline (or past the trained positions); throws when cancelled. */
   outOfTime(draft: number, masks: number): boolean;
   /** Called with the tokens so far after each pass; return true to stop. */
@@ -58,6 +76,56 @@ export interface DraftVerifyOptions {
   allowEot?: boolean;
   /** Copy drafts from the context: the shortest n-gram to match (0: off). */
   lookup?: number;
+  /**
+   * Drafts verified beside the main one in the same pass, as a tree (models with passTree only;
+   * default 0: one draft per pass).
+   */
+  branches?: number;
+  /** Longest draft beside the main one (default 4; their later tokens are rarely accepted). */
+  branchLen?: number;
+  /** Most draft tokens (tree nodes) in one pass. Default 24. */
+  treeNodes?: number;
+  /** With branches: runners-up of the first mask slot drafted beside it (default 3). */
+  alternatives?: number;
+  /**
+   * With branches: where the mask slots go: after the main draft ('end', default), after the
+   * decided tokens ('root'), or 'auto' (root when the main draft is a copy). A long draft copied
+   * from the context is most often rejected at its first token; slots after the decided tokens are
+   * then still at the right positions (for the tokens after the one committed instead).
+   */
+  maskRoot?: 'end' | 'root' | 'auto';
+}
+
+/**
+ * The drafts merged into a tree (shared leading tokens share nodes), the first draft whole, the
+ * others cut where the tree reaches `maxNodes`. `nodesOf[c]` lists draft c's nodes (a prefix of it
+ * when it was cut); the first draft's nodes are 0 .. its length - 1.
+ */
+export function buildTree(drafts: readonly (readonly number[])[], maxNodes: number): DraftTree & { nodesOf: number[][] } {
+  const toks: number[] = [];
+  const parent: number[] = [];
+  const kids = new Map<number, Map<number, number>>();
+  const nodesOf: number[][] = [];
+  drafts.forEach((d, c) => {
+    const nodes: number[] = [];
+    let cur = -1;
+    for (const t of d) {
+      let m = kids.get(cur);
+      if (!m) kids.set(cur, (m = new Map()));
+      let nx = m.get(t);
+      if (nx === undefined) {
+        if (c > 0 && toks.length >= maxNodes) break;
+        nx = toks.length;
+        toks.push(t);
+        parent.push(cur);
+        m.set(t, nx);
+      }
+      nodes.push(nx);
+      cur = nx;
+    }
+    nodesOf.push(nodes);
+  });
+  return { toks, parent, nodesOf };
 }
 
 /**
@@ -85,6 +153,28 @@ export function lookupDrafts(hist: readonly number[], maxLen: number, minN: numb
   return found;
 }
 
+/** The `k` best allowed tokens of a logits row, best first. */
+export function topK(logits: Float32Array, off: number, V: number, allowed: Uint8Array, k: number): number[] {
+  const ids: number[] = [];
+  const vals: number[] = [];
+  for (let t = 0; t < V; t++) {
+    if (!allowed[t]) continue;
+    const l = logits[off + t];
+    if (ids.length === k && l <= vals[k - 1]) continue;
+    let i = ids.length < k ? ids.length : k - 1;
+    while (i > 0 && vals[i - 1] < l) {
+      if (i < k) {
+        ids[i] = ids[i - 1];
+        vals[i] = vals[i - 1];
+      }
+      i--;
+    }
+    ids[i] = t;
+    vals[i] = l;
+  }
+  return ids;
+}
+
 /** Leading tokens two drafts share. */
 function agree(a: readonly number[], b: readonly number[]): number {
   let i = 0;
@@ -107,74 +197,131 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
   let steps = 0;
   let accepted = 0;
   let healLeft = o.heal;
-  let draft: number[] = [];
   const M = o.draft ? Math.max(1, o.masks) : 0;
   const done = (truncated: boolean): DraftVerifyResult => ({ tokens: out, probs, steps, truncated, healFailed: healLeft.length > 0, accepted });
 
-  /** The next draft: a copy from the context when there is one (ranked by the model's own draft `own`), else `own`. */
-  const withCopy = (own: number[], hist: readonly number[]): number[] => {
-    let cands = lookupDrafts(hist, o.maxDraft, o.lookup ?? 0, tok, 8);
+  const treeOk = !!(model.passTree && model.acceptPath && (o.branches ?? 0) > 0);
+  const branches = treeOk ? (o.branches ?? 0) : 0;
+  const treeNodes = o.treeNodes ?? 24;
+  /**
+   * The next drafts, best first: copies from the context (ranked by the model's own draft `own`:
+   * most leading tokens in common, then the longest match, then the latest occurrence), with `own`
+   * itself first among the others; `own` alone when there is no copy.
+   */
+  const withCopy = (own: number[], hist: readonly number[], alts: number[][] = []): number[][] => {
+    let cands = o.lookup ? lookupDrafts(hist, o.maxDraft, o.lookup, tok, 8) : [];
     if (healLeft.length > 0) {
       const ok = healAllowed(tok, base, healLeft);
       cands = cands.filter((c) => ok[c.toks[0]] === 1);
     }
-    if (cands.length === 0) return own;
-    // the model's own draft ranks the copies: most leading tokens in common, then the longest match,
-    // then the latest occurrence
-    let pick = cands[0];
-    let bestScore = -1;
-    for (const c of cands) {
-      const sc = agree(c.toks, own) * 8 + c.n;
-      if (sc > bestScore) {
-        bestScore = sc;
-        pick = c;
-      }
-    }
-    return pick.toks;
+    if (cands.length === 0) return [own, ...alts].slice(0, 1 + branches);
+    const scored = cands.map((c, i) => ({ toks: c.toks, sc: agree(c.toks, own) * 8 + c.n, i }));
+    // stable: equal scores keep the latest occurrence first
+    scored.sort((x, y) => y.sc - x.sc || x.i - y.i);
+    const ranked = scored.map((c) => c.toks);
+    if (branches === 0) return [ranked[0]];
+    const others = own.length > 0 ? [own, ...alts, ...ranked.slice(1)] : ranked.slice(1);
+    return [ranked[0], ...others.slice(0, branches)];
   };
-  if (o.lookup && o.draft) draft = withCopy([], model.context);
+  let drafts: number[][] = [[]];
+  if (o.lookup && o.draft) drafts = withCopy([], model.context);
+  const altN = branches > 0 ? (o.alternatives ?? 3) : 0;
+  /** The main draft is the model's own (not a copy from the context). */
+  let fromOwn = !(o.lookup && o.draft);
 
   while (out.length < o.maxTokens) {
     // verify at most what could still be used, up to and including the first stopper
-    let k = Math.min(draft.length, o.maxDraft, o.maxTokens - out.length);
-    for (let i = 0; i < k; i++) {
-      if (isStop(draft[i])) {
-        k = i + 1;
-        break;
+    const cut = (c: readonly number[]) => {
+      let k = Math.min(c.length, o.maxDraft, o.maxTokens - out.length);
+      for (let i = 0; i < k; i++) {
+        if (isStop(c[i])) {
+          k = i + 1;
+          break;
+        }
       }
-    }
-    const d = draft.slice(0, k);
-    if (model.outOfTime(d.length, M)) return done(true);
-    const logits = await model.pass(d, M);
+      return c.slice(0, k);
+    };
+    const d = cut(drafts[0]);
+    const cands = [d, ...(branches > 0 ? drafts.slice(1).map((c) => cut(c).slice(0, o.branchLen ?? 4)) : [])];
+    const tree = buildTree(cands, Math.max(treeNodes, d.length));
+    const n = tree.toks.length;
+    // the mask slots continue the main draft, or (maskRoot) the decided tokens: a long draft copied
+    // from the context is most often rejected at its first token, and then only slots drafted
+    // from the decided tokens sit at the right positions
+    const atRoot = treeOk && M > 0 && d.length > 0 && (o.maskRoot === 'root' || (o.maskRoot === 'auto' && !fromOwn));
+    const linear = n === d.length && !atRoot;
+    if (model.outOfTime(n, M)) return done(true);
+    const logits = linear ? await model.pass(d, M) : await model.passTree!(tree, M, atRoot ? -1 : d.length - 1);
     steps++;
-    let m = 0;
+    const kids = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const k = kids.get(tree.parent[i]);
+      if (k) k.push(i);
+      else kids.set(tree.parent[i], [i]);
+    }
+    const path: number[] = [];
     let next = -1;
-    for (let i = 0; i <= d.length; i++) {
+    for (let cur = -1; ; ) {
       const allowed = healLeft.length > 0 ? healAllowed(tok, base, healLeft) : base;
-      const [t, p] = best(logits, i * V, V, allowed);
+      const [t, p] = best(logits, (cur + 1) * V, V, allowed);
       if (t < 0) return { ...done(false), healFailed: true };
       if (isStop(t)) return done(false);
       out.push(t);
       probs.push(p);
       if (healLeft.length > 0) healLeft = consumeHeal(healLeft, tok.bytes[t]);
-      if (i < d.length && t === d[i]) {
-        m++;
+      const child = kids.get(cur)?.find((c) => tree.toks[c] === t);
+      if (child !== undefined) {
+        path.push(child);
         accepted++;
+        cur = child;
         if (out.length >= o.maxTokens) return done(false);
         continue;
       }
       next = t;
       break;
     }
-    model.accept(m, next);
+    if (linear) model.accept(path.length, next);
+    else model.acceptPath!(path, next);
     if (out.length >= o.maxTokens || model.enough?.(out)) break;
     if (M === 0) continue;
-    // next draft: the unverified tail of this one (when a token was rejected), then the prediction
-    // after the draft and the mask slots' proposals, all at the positions they were made for
-    draft = m < d.length ? d.slice(m + 1) : [];
-    if (m < d.length) draft.push(best(logits, d.length * V, V, base)[0]);
-    for (let j = 1; j < M; j++) draft.push(best(logits, (d.length + j) * V, V, base)[0]);
-    if (o.lookup) draft = withCopy(draft, model.context.concat(out));
+    // next draft: the unverified tail of the draft the accepted path followed (when a token was
+    // rejected), then, for the main draft, the prediction after it and the mask slots' proposals,
+    // all at the positions they were made for
+    const m = path.length;
+    let owner = 0;
+    if (path.some((x, i) => x !== i) || m > d.length) {
+      owner = cands.findIndex((c, ci) => ci > 0 && path.every((x, i) => tree.nodesOf[ci][i] === x));
+    }
+    let own: number[];
+    let alts: number[][] = [];
+    if (atRoot) {
+      // slot j of the block sits j tokens after the decided ones: m + 1 tokens were committed
+      own = [];
+      for (let j = m + 1; j < M; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
+      if (m + 1 < M && altN > 0) {
+        alts = topK(logits, (n + m + 1) * V, V, base, altN + 1)
+          .filter((t) => t !== own[0])
+          .slice(0, altN)
+          .map((t) => [t, ...own.slice(1)]);
+      }
+      const tail = cands[Math.max(0, owner)].slice(m + 1);
+      if (tail.length > 0) alts.push(tail);
+      if (own.length === 0) own = alts.shift() ?? [];
+    } else if (owner <= 0) {
+      own = m < d.length ? d.slice(m + 1) : [];
+      if (m < d.length) own.push(best(logits, d.length * V, V, base)[0]);
+      for (let j = 1; j < M; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
+      // the whole main draft was accepted: the next draft is the mask slots' proposals, and the
+      // runners-up of its first slot, each followed by the rest, are drafts beside it
+      if (m === d.length && M > 1 && altN > 0) {
+        alts = topK(logits, (n + 1) * V, V, base, altN + 1)
+          .filter((t) => t !== own[0])
+          .slice(0, altN)
+          .map((t) => [t, ...own.slice(1)]);
+      }
+    } else own = cands[owner].slice(m + 1);
+    drafts = withCopy(own, model.context.concat(out), alts);
+    fromOwn = drafts[0] === own;
   }
   return done(false);
 }

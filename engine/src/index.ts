@@ -12,7 +12,7 @@ import { buildContext } from './context';
 import { KvCache } from './kvcache';
 import { sampleBlocks } from './sampler';
 import { appendKv, type Kv, ModelSession } from './session';
-import { sampleDraftVerify, type VerifyModel } from './draftVerify';
+import { type DraftTree, sampleDraftVerify, type VerifyModel } from './draftVerify';
 import { chooseMode, cutMultiline, cutRepetition } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
 import type {
@@ -47,10 +47,19 @@ export interface ModelConfig {
 
 const DEFAULT_BUDGET_MS = 1000;
 /** Mask slots drafted per draft-and-verify pass: single lines, and multi-line fills. */
-const LINE_MASKS = 4;
+const LINE_MASKS = 6;
 const BLOCK_MASKS = 8;
 /** Longest draft verified in one pass (a pass costs more the more tokens it carries). */
 const MAX_DRAFT = 12;
+/**
+ * Draft trees (format-3 models; engine/src/draftVerify.ts): drafts verified beside the main one in
+ * a pass, their longest, and the most draft tokens in a pass. A pass costs ~0.19 ms more per token
+ * (4.8 ms for 1, 10.9 for 33 on 2 cores), so the side drafts are short: their later tokens are
+ * rarely accepted (session 5: `node scripts/eval-tasks.mjs --decodings parallel+branch-len=...`).
+ */
+const BRANCHES = 7;
+const BRANCH_LEN = 3;
+const TREE_NODES = 20;
 /** Decided tokens fed again with each draft-and-verify pass before they are appended to the cache. */
 const HEAD_MAX = 8;
 /** Positions the model was trained on (context + block). */
@@ -75,8 +84,8 @@ export function readModelConfig(modelDir: string): ModelConfig {
   if (!conf?.model?.layers || !conf.special_tokens || !conf.block_size) {
     throw new Error(`${file} is not a Diffill model config (model, special_tokens, block_size expected)`);
   }
-  if (conf.format !== 2) {
-    throw new Error(`${file}: model format ${conf.format} is not supported (2 expected: re-export with training/export.py)`);
+  if (conf.format !== 2 && conf.format !== 3) {
+    throw new Error(`${file}: model format ${conf.format} is not supported (2 or 3 expected: re-export with training/export.py)`);
   }
   return conf;
 }
@@ -232,6 +241,18 @@ export class DiffillEngine implements Engine {
       let head = [sp.mid];
       let pending: { newK: Float32Array; newV: Float32Array; n: number; draft: readonly number[] } | undefined;
       const V = this.tok.vocabSize;
+      /** Keeps head + the given rows (after head) of the last pass; `next` becomes last. */
+      const keep = (rows: readonly number[], next: number) => {
+        if (!pending) throw new Error('accept() before pass()');
+        const p = pending;
+        const grown = [...head, ...rows.map((r) => p.draft[r])];
+        if (grown.length >= HEAD_MAX) {
+          const all = [...head.keys(), ...rows.map((r) => head.length + r)];
+          kv = appendKv(kv, p.newK, p.newV, p.n, session.dims, all);
+          head = [next];
+        } else head = [...grown, next];
+        pending = undefined;
+      };
       return {
         pass: async (draft, masks) => {
           const ids = [...head, ...draft];
@@ -241,15 +262,45 @@ export class DiffillEngine implements Engine {
           // row 0 for the sampler: the prediction after the last decided token
           return r.logits.subarray((head.length - 1) * V);
         },
-        accept: (m, next) => {
-          if (!pending) throw new Error('accept() before pass()');
-          const grown = [...head, ...pending.draft.slice(0, m)];
-          if (grown.length >= HEAD_MAX) {
-            kv = appendKv(kv, pending.newK, pending.newV, pending.n, session.dims, grown.length);
-            head = [next];
-          } else head = [...grown, next];
-          pending = undefined;
-        },
+        accept: (m, next) => keep([...Array(m).keys()], next),
+        ...(session.positions
+          ? {
+              passTree: async (tree: DraftTree, masks: number, maskAfter: number) => {
+                const h = head.length;
+                const n = tree.toks.length;
+                const N = h + n + masks;
+                const ids = [...head, ...tree.toks];
+                for (let j = 0; j < masks; j++) ids.push(sp.mask);
+                const mask = new Uint8Array(N * N);
+                const pos = new Array<number>(N);
+                const depth = new Array<number>(n);
+                for (let i = 0; i < h; i++) {
+                  mask.fill(1, i * N, i * N + i + 1);
+                  pos[i] = i;
+                }
+                for (let i = 0; i < n; i++) {
+                  const r = (h + i) * N;
+                  mask.fill(1, r, r + h);
+                  mask[r + h + i] = 1;
+                  for (let a = tree.parent[i]; a >= 0; a = tree.parent[a]) mask[r + h + a] = 1;
+                  depth[i] = tree.parent[i] < 0 ? 1 : depth[tree.parent[i]] + 1;
+                  pos[h + i] = h - 1 + depth[i];
+                }
+                const d0 = maskAfter < 0 ? 0 : depth[maskAfter];
+                for (let j = 0; j < masks; j++) {
+                  const r = (h + n + j) * N;
+                  mask.fill(1, r, r + h);
+                  for (let a = maskAfter; a >= 0; a = tree.parent[a]) mask[r + h + a] = 1;
+                  mask.fill(1, r + h + n, r + N);
+                  pos[h + n + j] = h + d0 + j;
+                }
+                const r = await session.verifyTree(ids, mask, pos, kv);
+                pending = { newK: r.newK, newV: r.newV, n: N, draft: tree.toks };
+                return r.logits.subarray((h - 1) * V);
+              },
+              acceptPath: (path: readonly number[], next: number) => keep(path, next),
+            }
+          : {}),
         outOfTime: (draft, masks) => {
           if (signal?.aborted) throw new AbortError();
           const n = head.length + draft + masks;
@@ -291,6 +342,11 @@ export class DiffillEngine implements Engine {
             masks: req.masks ?? (mode === 'line' ? LINE_MASKS : BLOCK_MASKS),
             maxDraft: req.maxDraft ?? MAX_DRAFT,
             lookup: req.lookup ?? 1,
+            branches: req.branches ?? BRANCHES,
+            treeNodes: req.treeNodes ?? TREE_NODES,
+            alternatives: req.alternatives,
+            branchLen: req.branchLen ?? BRANCH_LEN,
+            maskRoot: req.maskRoot ?? 'root',
           })
         : await sampleBlocks(
       tok,

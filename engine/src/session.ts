@@ -48,6 +48,9 @@ export class ModelSession {
     this.maxForwardMs = 0;
   }
 
+  /** The graph takes `pos_ids` (format 3): a pass may carry a tree of drafts (verifyTree). */
+  readonly positions: boolean;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly dims: ModelDims,
@@ -56,6 +59,7 @@ export class ModelSession {
   ) {
     this.threads = threads;
     this.provider = provider;
+    this.positions = session.inputNames.includes('pos_ids');
   }
 
   static async create(modelPath: string, dims: ModelDims, opts: SessionOptions = {}): Promise<ModelSession> {
@@ -88,11 +92,16 @@ export class ModelSession {
     return { k: Array.from({ length: layers }, () => new Float32Array(0)), v: Array.from({ length: layers }, () => new Float32Array(0)), length: 0 };
   }
 
-  private feeds(ids: readonly number[], mask: Uint8Array, past: Kv): Record<string, ort.Tensor> {
+  private feeds(ids: readonly number[], mask: Uint8Array, past: Kv, pos?: readonly number[]): Record<string, ort.Tensor> {
     const n = ids.length;
     const { layers, heads, headDim } = this.dims;
     const P = past.length;
     const f: Record<string, ort.Tensor> = { input_ids: idsTensor(ids), new_mask: new ort.Tensor('bool', mask, [n, n]) };
+    if (this.positions) {
+      const a = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(pos ? pos[i] : i);
+      f.pos_ids = new ort.Tensor('int64', a, [n]);
+    }
     for (let l = 0; l < layers; l++) {
       f[`past_k_${l}`] = new ort.Tensor('float32', past.k[l], [1, heads, headDim, P]);
       f[`past_v_${l}`] = new ort.Tensor('float32', past.v[l], [1, heads, P, headDim]);
@@ -111,8 +120,13 @@ export class ModelSession {
       if (i < causal) mask.fill(1, i * n, i * n + i + 1);
       else mask.fill(1, i * n, (i + 1) * n);
     }
+    return this.runMasked(ids, mask, undefined, past, outputs);
+  }
+
+  /** One forward pass with an explicit attention mask [n, n] over the new tokens and their positions (offsets after the cache). */
+  private async runMasked(ids: readonly number[], mask: Uint8Array, pos: readonly number[] | undefined, past: Kv, outputs: string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
     const t0 = performance.now();
-    const out = await this.session.run(this.feeds(ids, mask, past), outputs);
+    const out = await this.session.run(this.feeds(ids, mask, past, pos), outputs);
     this.forwards++;
     this.maxForwardMs = Math.max(this.maxForwardMs, performance.now() - t0);
     return out;
@@ -155,6 +169,22 @@ export class ModelSession {
   async verify(tokens: readonly number[], causal: number, past: Kv): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
     const t0 = performance.now();
     const out = await this.run(tokens, causal, past, ['logits', 'new_k', 'new_v']);
+    const unit = (performance.now() - t0) / verifyCost(tokens.length);
+    this.verifyDev = this.verifyMs === 0 ? unit / 4 : ema(this.verifyDev, Math.abs(unit - this.verifyMs));
+    this.verifyMs = ema(this.verifyMs, unit);
+    return { logits: out.logits.data as Float32Array, newK: out.new_k.data as Float32Array, newV: out.new_v.data as Float32Array };
+  }
+
+  /**
+   * A draft-and-verify pass whose drafts form a tree (format 3 only): new token i attends to the
+   * cache and to the new tokens j with `mask[i * n + j]`, at position `pos[i]` after the cache. The
+   * caller builds the mask (each node sees its ancestors and itself; mask slots see their path and
+   * each other). Same outputs as verify().
+   */
+  async verifyTree(tokens: readonly number[], mask: Uint8Array, pos: readonly number[], past: Kv): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
+    if (!this.positions) throw new Error('verifyTree needs a model with pos_ids (format 3)');
+    const t0 = performance.now();
+    const out = await this.runMasked(tokens, mask, pos, past, ['logits', 'new_k', 'new_v']);
     const unit = (performance.now() - t0) / verifyCost(tokens.length);
     this.verifyDev = this.verifyMs === 0 ? unit / 4 : ema(this.verifyDev, Math.abs(unit - this.verifyMs));
     this.verifyMs = ema(this.verifyMs, unit);
@@ -205,7 +235,14 @@ function ema(prev: number, x: number): number {
  * The cache with the first `keep` (default all) of N new positions appended (new_k [L,1,H,Dh,N],
  * new_v [L,1,H,N,Dh] from the graph).
  */
-export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims, keep = n): Kv {
+export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims, keep: number | readonly number[] = n): Kv {
+  if (typeof keep !== 'number') {
+    // keep the listed rows (ascending): when they are 0..r-1 this is the prefix case below
+    let prefix = true;
+    for (let i = 0; i < keep.length; i++) if (keep[i] !== i) prefix = false;
+    if (!prefix) return appendKvRows(past, newK, newV, n, dims, keep);
+    keep = keep.length;
+  }
   const { layers, heads, headDim } = dims;
   const P = past.length;
   const Q = P + keep;
@@ -225,6 +262,35 @@ export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: nu
     for (let h = 0; h < heads; h++) {
       if (P > 0) vo.set(vp.subarray(h * P * headDim, (h + 1) * P * headDim), h * Q * headDim);
       vo.set(vn.subarray(h * n * headDim, (h * n + keep) * headDim), (h * Q + P) * headDim);
+    }
+    k.push(ko);
+    v.push(vo);
+  }
+  return { k, v, length: Q };
+}
+
+/** The cache with the listed rows (any order: that of `rows`) of N new positions appended. */
+function appendKvRows(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims, rows: readonly number[]): Kv {
+  const { layers, heads, headDim } = dims;
+  const P = past.length;
+  const keep = rows.length;
+  const Q = P + keep;
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let l = 0; l < layers; l++) {
+    const ko = new Float32Array(heads * headDim * Q);
+    const kp = past.k[l];
+    const kn = newK.subarray(l * heads * headDim * n, (l + 1) * heads * headDim * n);
+    for (let r = 0; r < heads * headDim; r++) {
+      if (P > 0) ko.set(kp.subarray(r * P, r * P + P), r * Q);
+      for (let i = 0; i < keep; i++) ko[r * Q + P + i] = kn[r * n + rows[i]];
+    }
+    const vo = new Float32Array(heads * Q * headDim);
+    const vp = past.v[l];
+    const vn = newV.subarray(l * heads * n * headDim, (l + 1) * heads * n * headDim);
+    for (let h = 0; h < heads; h++) {
+      if (P > 0) vo.set(vp.subarray(h * P * headDim, (h + 1) * P * headDim), h * Q * headDim);
+      for (let i = 0; i < keep; i++) vo.set(vn.subarray((h * n + rows[i]) * headDim, (h * n + rows[i] + 1) * headDim), (h * Q + P + i) * headDim);
     }
     k.push(ko);
     v.push(vo);

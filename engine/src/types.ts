@@ -46,6 +46,18 @@ export interface FillRequest {
   maxDraft?: number;
   /** 'parallel' decoding: drafts copied from the context after a match of at least this many tokens (default 1; 0: off). */
   lookup?: number;
+  /**
+   * 'parallel' decoding, draft trees (models of format 3; DraftVerifyOptions has the details):
+   * drafts verified beside the main one in each pass (default 7; 0: one draft per pass), their
+   * longest (default 3), the most draft tokens in one pass (default 20), runners-up of the first
+   * mask slot among them (default 3), and where the mask slots go (default 'root': after the
+   * decided tokens).
+   */
+  branches?: number;
+  branchLen?: number;
+  treeNodes?: number;
+  alternatives?: number;
+  maskRoot?: 'end' | 'root' | 'auto';
 }
 
 export interface FillResult {

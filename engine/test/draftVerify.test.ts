@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type DraftVerifyOptions, lookupDrafts, sampleDraftVerify, type VerifyModel } from '../src/draftVerify';
+import { buildTree, type DraftTree, type DraftVerifyOptions, lookupDrafts, sampleDraftVerify, topK, type VerifyModel } from '../src/draftVerify';
 import { byteTokenizer } from './helpers';
 
 const tok = byteTokenizer();
@@ -152,4 +152,107 @@ test('maxTokens: never more tokens than asked, even from an accepted draft', asy
   const m = scripted(target, (p) => target[p] ?? EOT);
   const r = await sampleDraftVerify(tok, m, { ...base, maxTokens: 5 });
   assert.deepEqual(r.tokens, target.slice(0, 5));
+});
+
+/**
+ * The scripted model of above, able to verify a tree of drafts in one pass (passTree): node i's
+ * row predicts the truth after its path when every token on the path is right, else '#'.
+ */
+function scriptedTree(truth: readonly number[], guess: (pos: number) => number, opts: { context?: number[] } = {}) {
+  const m = scripted(truth, guess, opts);
+  let pos = 0;
+  let trees = 0;
+  const at = (i: number) => (i < truth.length ? truth[i] : EOT);
+  const row = (out: Float32Array, r: number, t: number) => {
+    for (let k = 0; k < V; k++) out[r * V + k] = Math.log(k === t ? 0.9 : 0.1 / (V - 1));
+  };
+  const inner = m.accept.bind(m);
+  const innerPass = m.pass.bind(m);
+  const model = Object.assign(m, {
+    async pass(draft: readonly number[], masks: number) {
+      return innerPass(draft, masks);
+    },
+    accept(k: number, next: number) {
+      pos += k + 1;
+      inner(k, next);
+    },
+    async passTree(tree: DraftTree, masks: number, maskAfter: number) {
+      trees++;
+      const n = tree.toks.length;
+      const out = new Float32Array((1 + n + masks) * V);
+      const depth: number[] = [];
+      const ok: boolean[] = [];
+      row(out, 0, at(pos));
+      for (let i = 0; i < n; i++) {
+        const p = tree.parent[i];
+        depth[i] = p < 0 ? 1 : depth[p] + 1;
+        ok[i] = (p < 0 || ok[p]) && tree.toks[i] === at(pos + depth[i] - 1);
+        row(out, 1 + i, ok[i] ? at(pos + depth[i]) : tok.encodeWhole('#')[0]);
+      }
+      const d0 = maskAfter < 0 ? 0 : depth[maskAfter];
+      for (let j = 1; j < masks; j++) row(out, n + j, guess(pos + d0 + j));
+      return out;
+    },
+    acceptPath(path: readonly number[], next: number) {
+      pos += path.length + 1;
+      inner(path.length, next);
+    },
+    trees: () => trees,
+  });
+  return model;
+}
+
+test('tree of drafts: still exactly the causal text whatever the branches, never more passes than one draft', async () => {
+  const noise = (p: number) => ids('@#$%'.charAt(p % 4))[0];
+  for (const guess of [(p: number) => target[p] ?? EOT, noise, (p: number) => (p % 3 === 0 ? noise(p) : (target[p] ?? EOT))]) {
+    const one = await sampleDraftVerify(tok, scripted(target, guess), { ...base, masks: 6 });
+    for (const maskRoot of ['end', 'root'] as const) {
+      const m = scriptedTree(target, guess);
+      const r = await sampleDraftVerify(tok, m, { ...base, masks: 6, branches: 4, treeNodes: 16, maskRoot });
+      assert.deepEqual(r.tokens, target);
+      assert.equal(r.truncated, false);
+      assert.ok(r.steps <= target.length + 1);
+      if (maskRoot === 'end') assert.ok(r.steps <= one.steps, `tree ${r.steps} passes, one draft ${one.steps}`);
+    }
+  }
+});
+
+test('tree of drafts: a right copy that is not ranked first is accepted in the same pass', async () => {
+  // "x = " was followed by "a + 1" long ago and by "b * 2" lately; the truth is "a + 1"
+  const want = ids('a + 1;\n');
+  const context = [...ids('x = a + 1;\ny = 0;\nx = b * 2;\nz = 3;\nx = ')];
+  const truth = want.slice(0, -1);
+  const flat = await sampleDraftVerify(tok, scripted(truth, () => ids('@')[0], { context }), { ...base, mode: 'line', lookup: 1, masks: 4 });
+  const m = scriptedTree(truth, () => ids('@')[0], { context });
+  const r = await sampleDraftVerify(tok, m, { ...base, mode: 'line', lookup: 1, masks: 4, branches: 4, treeNodes: 24, branchLen: 12 });
+  assert.deepEqual(r.tokens, truth);
+  assert.deepEqual(flat.tokens, truth);
+  assert.ok(m.trees() > 0, 'passes carried trees');
+  assert.ok(r.steps < flat.steps, `tree ${r.steps} passes, one draft ${flat.steps}`);
+  assert.equal(r.steps, 1, 'the older copy is verified beside the latest one and accepted whole');
+});
+
+test('buildTree: shared leading tokens share nodes, the first draft is whole, the rest stop at the node cap', () => {
+  const t = buildTree([[1, 2, 3], [1, 2, 4], [5, 6, 7, 8]], 5);
+  assert.deepEqual(t.toks.slice(0, 3), [1, 2, 3]);
+  assert.deepEqual(t.nodesOf[0], [0, 1, 2]);
+  assert.deepEqual(t.nodesOf[1], [0, 1, 3], 'the second draft shares "1 2"');
+  assert.equal(t.parent[3], 1);
+  assert.deepEqual(t.nodesOf[2], [4], 'cut at 5 nodes');
+  assert.equal(t.toks.length, 5);
+  for (let i = 0; i < t.toks.length; i++) assert.ok(t.parent[i] < i, 'parents first');
+  // the first draft is never cut
+  assert.equal(buildTree([[1, 2, 3, 4, 5, 6]], 2).toks.length, 6);
+});
+
+test('topK: the k best allowed tokens, best first', () => {
+  const row = new Float32Array(V).fill(-10);
+  row[7] = 3;
+  row[9] = 5;
+  row[11] = 4;
+  row[13] = 6;
+  const allowed = new Uint8Array(V).fill(1);
+  allowed[13] = 0;
+  assert.deepEqual(topK(row, 0, V, allowed, 3), [9, 11, 7]);
+  assert.deepEqual(topK(row, 0, V, allowed, 1), [9]);
 });

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadEngine } from '../../engine/src/index';
-import type { Engine, FillResult } from '../../engine/src/types';
+import type { Engine, FillRequest, FillResult } from '../../engine/src/types';
 import { defaultModelsRoot, resolveModelDir } from './engineHost';
 import { seeded as rng } from '../../engine/src/random';
 
@@ -137,7 +137,7 @@ interface EmSide {
  * first (a one-token fill), then parallel and sequential fill the line from the same cache, one
  * right after the other, so that both see the same machine.
  */
-async function exactMatch(engine: Engine, sp: Spot[], show = false) {
+async function exactMatch(engine: Engine, sp: Spot[], show = false, tuning: Partial<FillRequest> = {}) {
   const sides: Record<'parallel' | 'sequential', EmSide> = {
     parallel: { hits: 0, forwards: 0, ms: 0, perLang: {} },
     sequential: { hits: 0, forwards: 0, ms: 0, perLang: {} },
@@ -148,7 +148,7 @@ async function exactMatch(engine: Engine, sp: Spot[], show = false) {
     const cacheKey = `em:${s.file.name}`;
     await engine.fill({ prefix, suffix, mode: 'line', decoding: 'sequential', maxTokens: 1, budgetMs: 60_000, cacheKey });
     for (const decoding of ['parallel', 'sequential'] as const) {
-      const r = await engine.fill({ prefix, suffix, mode: 'line', decoding, budgetMs: 60_000, cacheKey });
+      const r = await engine.fill({ prefix, suffix, mode: 'line', decoding, budgetMs: 60_000, cacheKey, ...(decoding === 'parallel' ? tuning : {}) });
       const ok = r.text.trimEnd() === s.line.trimEnd();
       if (show) process.stderr.write(`${decoding} ${ok ? 'HIT ' : 'miss'} ${s.file.name}\n  want ${JSON.stringify(s.line)}\n  got  ${JSON.stringify(r.text)}\n`);
       const side = sides[decoding];
@@ -195,7 +195,14 @@ export async function runBench(args: string[]): Promise<number> {
 
   const emSpots = spots(files, Math.ceil(nEm / 2), 2);
   const show = args.includes('--show-em');
-  const { par, seq } = await exactMatch(engine, emSpots, show);
+  // decoding options for tuning runs (engine defaults otherwise): --branches B --tree-nodes T --masks M --mask-root end|root|auto
+  const tuning: Partial<FillRequest> = {};
+  for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len']] as const) {
+    if (args.includes(`--${name}`)) tuning[k] = flag(args, name, 0);
+  }
+  const mr = args.indexOf('--mask-root');
+  if (mr >= 0) tuning.maskRoot = args[mr + 1] as FillRequest['maskRoot'];
+  const { par, seq } = await exactMatch(engine, emSpots, show, tuning);
   const rss = process.memoryUsage().rss;
   const out = {
     model: engine.info.modelName,

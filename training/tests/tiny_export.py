@@ -73,7 +73,7 @@ def main():
     onnx.save(mp, os.path.join(out, "model.onnx"))
     os.remove(fp32)
     json.dump({"name": "tiny-random-plumbing", "model": cfg.to_dict(), "params": model.num_params(),
-               "format": 2, "block_size": 8, "max_context": 128,
+               "format": 3, "block_size": 8, "max_context": 128,
                "special_tokens": {"pad": 0, "eot": 1, "mask": 2, "pre": 3, "suf": 4, "mid": 5}},
               open(os.path.join(out, "config.json"), "w"), indent=1)
     # a reference: full-sequence logits from PyTorch for a fixed input, to compare with ORT + cache
