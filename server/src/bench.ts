@@ -33,15 +33,17 @@ function flag(args: string[], name: string, def: number): number {
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
 }
 
+/** The bench's input: a frozen copy of Diffill's own sources (test/bench-corpus/README.md). */
 function benchFiles(): BenchFile[] {
+  const corpus = path.join(ROOT, 'test', 'bench-corpus');
   const pick = (dir: string, ext: string, lang: BenchFile['lang']) => {
-    const d = path.join(ROOT, dir);
+    const d = path.join(corpus, dir);
     if (!fs.existsSync(d)) return [];
     return fs
       .readdirSync(d)
-      .filter((f) => f.endsWith(ext))
+      .filter((f) => f.endsWith(`${ext}.txt`))
       .sort()
-      .map((f) => ({ name: `${dir}/${f}`, lang, text: fs.readFileSync(path.join(d, f), 'utf8') }));
+      .map((f) => ({ name: `${dir}/${f.slice(0, -4)}`, lang, text: fs.readFileSync(path.join(d, f), 'utf8') }));
   };
   return [...pick('training', '.py', 'python'), ...pick('engine/src', '.ts', 'typescript'), ...pick('server/src/completion', '.ts', 'typescript')];
 }
@@ -85,7 +87,7 @@ function pct(xs: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function typingReplay(engine: Engine, sp: Spot[], budgetMs: number, keyMs: number) {
+async function typingReplay(engine: Engine, sp: Spot[], budgetMs: number, keyMs: number, tuning: Partial<FillRequest> = {}) {
   const lat: number[] = [];
   let cancelled = 0;
   let completed = 0;
@@ -104,7 +106,7 @@ async function typingReplay(engine: Engine, sp: Spot[], budgetMs: number, keyMs:
       const ac = new AbortController();
       const t0 = performance.now();
       const p = engine
-        .fill({ prefix: before + s.line.slice(0, k), suffix: after, mode: 'line', budgetMs, signal: ac.signal, cacheKey: key })
+        .fill({ prefix: before + s.line.slice(0, k), suffix: after, mode: 'line', budgetMs, signal: ac.signal, cacheKey: key, ...tuning })
         .then((r) => {
           lat.push(performance.now() - t0);
           completed++;
@@ -190,11 +192,6 @@ export async function runBench(args: string[]): Promise<number> {
   const coldMs = performance.now() - tc;
   const coldTokens = cold.newTokens + cold.cachedTokens;
 
-  const typeSpots = spots(files, Math.ceil(nType / 2), 1);
-  const replay = await typingReplay(engine, typeSpots, budgetMs, keyMs);
-
-  const emSpots = spots(files, Math.ceil(nEm / 2), 2);
-  const show = args.includes('--show-em');
   // decoding options for tuning runs (engine defaults otherwise): --branches B --tree-nodes T --masks M --mask-root end|root|auto
   const tuning: Partial<FillRequest> = {};
   for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len']] as const) {
@@ -202,6 +199,11 @@ export async function runBench(args: string[]): Promise<number> {
   }
   const mr = args.indexOf('--mask-root');
   if (mr >= 0) tuning.maskRoot = args[mr + 1] as FillRequest['maskRoot'];
+  const typeSpots = spots(files, Math.ceil(nType / 2), 1);
+  const replay = await typingReplay(engine, typeSpots, budgetMs, keyMs, tuning);
+
+  const emSpots = spots(files, Math.ceil(nEm / 2), 2);
+  const show = args.includes('--show-em');
   const { par, seq } = await exactMatch(engine, emSpots, show, tuning);
   const rss = process.memoryUsage().rss;
   const out = {
