@@ -241,17 +241,31 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
       }
       return c.slice(0, k);
     };
-    const d = cut(drafts[0]);
-    const cands = [d, ...(branches > 0 ? drafts.slice(1).map((c) => cut(c).slice(0, o.branchLen ?? 4)) : [])];
-    const tree = buildTree(cands, Math.max(treeNodes, d.length));
+    const main = cut(drafts[0]);
+    // the drafts beside the main one are short: their later tokens are rarely accepted
+    const sides = branches > 0 ? drafts.slice(1).map((c) => cut(c).slice(0, o.branchLen ?? 4)) : [];
+    const plan = (cs: number[][], masks: number) => {
+      const tree = buildTree(cs, Math.max(treeNodes, cs[0].length));
+      // the mask slots continue the main draft, or (maskRoot) the decided tokens: a long draft
+      // copied from the context is most often rejected at its first token, and then only slots
+      // drafted from the decided tokens sit at the right positions
+      const atRoot = treeOk && masks > 0 && cs[0].length > 0 && (o.maskRoot === 'root' || (o.maskRoot === 'auto' && !fromOwn));
+      return { cs, tree, masks, atRoot, linear: tree.toks.length === cs[0].length && !atRoot };
+    };
+    let P = plan([main, ...sides], M);
+    if (model.outOfTime(P.tree.toks.length, P.masks)) {
+      // near the deadline: a smaller pass that still fits (the main draft alone, shorter, no
+      // masks, and last the one-token pass) rather than stopping a pass early
+      const short = main.slice(0, 4);
+      const fits = [plan([main], M), plan([short], M), plan([short], 0), plan([[]], 0)].find((q) => !model.outOfTime(q.tree.toks.length, q.masks));
+      if (!fits) return done(true);
+      P = fits;
+    }
+    const { cs: cands, tree, atRoot, linear } = P;
+    const d = cands[0];
     const n = tree.toks.length;
-    // the mask slots continue the main draft, or (maskRoot) the decided tokens: a long draft copied
-    // from the context is most often rejected at its first token, and then only slots drafted
-    // from the decided tokens sit at the right positions
-    const atRoot = treeOk && M > 0 && d.length > 0 && (o.maskRoot === 'root' || (o.maskRoot === 'auto' && !fromOwn));
-    const linear = n === d.length && !atRoot;
-    if (model.outOfTime(n, M)) return done(true);
-    const logits = linear ? await model.pass(d, M) : await model.passTree!(tree, M, atRoot ? -1 : d.length - 1);
+    const Mx = P.masks;
+    const logits = linear ? await model.pass(d, Mx) : await model.passTree!(tree, Mx, atRoot ? -1 : d.length - 1);
     steps++;
     const kids = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
@@ -297,8 +311,8 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
     if (atRoot) {
       // slot j of the block sits j tokens after the decided ones: m + 1 tokens were committed
       own = [];
-      for (let j = m + 1; j < M; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
-      if (m + 1 < M && altN > 0) {
+      for (let j = m + 1; j < Mx; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
+      if (m + 1 < Mx && altN > 0) {
         alts = topK(logits, (n + m + 1) * V, V, base, altN + 1)
           .filter((t) => t !== own[0])
           .slice(0, altN)
@@ -310,10 +324,10 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
     } else if (owner <= 0) {
       own = m < d.length ? d.slice(m + 1) : [];
       if (m < d.length) own.push(best(logits, d.length * V, V, base)[0]);
-      for (let j = 1; j < M; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
+      for (let j = 1; j < Mx; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
       // the whole main draft was accepted: the next draft is the mask slots' proposals, and the
       // runners-up of its first slot, each followed by the rest, are drafts beside it
-      if (m === d.length && M > 1 && altN > 0) {
+      if (m === d.length && Mx > 1 && altN > 0) {
         alts = topK(logits, (n + 1) * V, V, base, altN + 1)
           .filter((t) => t !== own[0])
           .slice(0, altN)

@@ -256,3 +256,25 @@ test('topK: the k best allowed tokens, best first', () => {
   assert.deepEqual(topK(row, 0, V, allowed, 3), [9, 11, 7]);
   assert.deepEqual(topK(row, 0, V, allowed, 1), [9]);
 });
+
+test('near the deadline a smaller pass that fits is run instead of stopping', async () => {
+  // after two passes only passes of at most 2 tokens fit, and after six none
+  const guess = (p: number) => target[p] ?? EOT;
+  const m = scriptedTree(target, guess);
+  const sizes: number[] = [];
+  let calls = 0;
+  m.outOfTime = (draft: number, masks: number) => {
+    calls++;
+    const passes = m.passes() + m.trees();
+    if (passes >= 6) return true;
+    const fits = passes < 2 || draft + masks <= 2;
+    if (fits) sizes.push(draft + masks);
+    return !fits;
+  };
+  const r = await sampleDraftVerify(tok, m, { ...base, masks: 6, branches: 4, treeNodes: 16, maskRoot: 'root' });
+  assert.equal(r.truncated, true);
+  assert.deepEqual(r.tokens, target.slice(0, r.tokens.length), 'still the causal text');
+  assert.equal(r.steps, 6, 'small passes ran until nothing fitted');
+  assert.ok(sizes.slice(2).every((x) => x <= 2), `late passes were small: ${sizes.join(',')}`);
+  assert.ok(calls > r.steps, 'smaller plans were tried');
+});
