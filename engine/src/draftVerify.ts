@@ -306,6 +306,12 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
     if (path.some((x, i) => x !== i) || m > d.length) {
       owner = cands.findIndex((c, ci) => ci > 0 && path.every((x, i) => tree.nodesOf[ci][i] === x));
     }
+    /** The runners-up of the slot scored by `row`, each followed by the rest of `own`. */
+    const runnersUp = (row: number, own: number[]) =>
+      topK(logits, row * V, V, base, altN + 1)
+        .filter((t) => t !== own[0])
+        .slice(0, altN)
+        .map((t) => [t, ...own.slice(1)]);
     let own: number[];
     let alts: number[][] = [];
     if (atRoot) {
@@ -313,10 +319,7 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
       own = [];
       for (let j = m + 1; j < Mx; j++) own.push(best(logits, (n + j) * V, V, base)[0]);
       if (m + 1 < Mx && altN > 0) {
-        alts = topK(logits, (n + m + 1) * V, V, base, altN + 1)
-          .filter((t) => t !== own[0])
-          .slice(0, altN)
-          .map((t) => [t, ...own.slice(1)]);
+        alts = runnersUp(n + m + 1, own);
       }
       const tail = cands[Math.max(0, owner)].slice(m + 1);
       if (tail.length > 0) alts.push(tail);
@@ -328,10 +331,7 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
       // the whole main draft was accepted: the next draft is the mask slots' proposals, and the
       // runners-up of its first slot, each followed by the rest, are drafts beside it
       if (m === d.length && Mx > 1 && altN > 0) {
-        alts = topK(logits, (n + 1) * V, V, base, altN + 1)
-          .filter((t) => t !== own[0])
-          .slice(0, altN)
-          .map((t) => [t, ...own.slice(1)]);
+        alts = runnersUp(n + 1, own);
       }
     } else own = cands[owner].slice(m + 1);
     drafts = withCopy(own, model.context.concat(out), alts);

@@ -167,12 +167,7 @@ export class ModelSession {
    * keys/values of all 1 + k + M positions; `appendKv(past, newK, newV, n, keep)` keeps the first ones.
    */
   async verify(tokens: readonly number[], causal: number, past: Kv): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
-    const t0 = performance.now();
-    const out = await this.run(tokens, causal, past, ['logits', 'new_k', 'new_v']);
-    const unit = (performance.now() - t0) / verifyCost(tokens.length);
-    this.verifyDev = this.verifyMs === 0 ? unit / 4 : ema(this.verifyDev, Math.abs(unit - this.verifyMs));
-    this.verifyMs = ema(this.verifyMs, unit);
-    return { logits: out.logits.data as Float32Array, newK: out.new_k.data as Float32Array, newV: out.new_v.data as Float32Array };
+    return this.timedVerify(tokens.length, () => this.run(tokens, causal, past, ['logits', 'new_k', 'new_v']));
   }
 
   /**
@@ -183,9 +178,14 @@ export class ModelSession {
    */
   async verifyTree(tokens: readonly number[], mask: Uint8Array, pos: readonly number[], past: Kv): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
     if (!this.positions) throw new Error('verifyTree needs a model with pos_ids (format 3)');
+    return this.timedVerify(tokens.length, () => this.runMasked(tokens, mask, pos, past, ['logits', 'new_k', 'new_v']));
+  }
+
+  /** Runs a verify pass over n tokens and learns its cost per unit (predictVerifyMs). */
+  private async timedVerify(n: number, go: () => Promise<ort.InferenceSession.OnnxValueMapType>): Promise<{ logits: Float32Array; newK: Float32Array; newV: Float32Array }> {
     const t0 = performance.now();
-    const out = await this.runMasked(tokens, mask, pos, past, ['logits', 'new_k', 'new_v']);
-    const unit = (performance.now() - t0) / verifyCost(tokens.length);
+    const out = await go();
+    const unit = (performance.now() - t0) / verifyCost(n);
     this.verifyDev = this.verifyMs === 0 ? unit / 4 : ema(this.verifyDev, Math.abs(unit - this.verifyMs));
     this.verifyMs = ema(this.verifyMs, unit);
     return { logits: out.logits.data as Float32Array, newK: out.new_k.data as Float32Array, newV: out.new_v.data as Float32Array };
@@ -233,14 +233,14 @@ function ema(prev: number, x: number): number {
 
 /**
  * The cache with the first `keep` (default all) of N new positions appended (new_k [L,1,H,Dh,N],
- * new_v [L,1,H,N,Dh] from the graph).
+ * new_v [L,1,H,N,Dh] from the graph), or with the listed rows in their order (a draft tree's
+ * accepted path).
  */
 export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims, keep: number | readonly number[] = n): Kv {
+  let rows: readonly number[] | undefined;
   if (typeof keep !== 'number') {
-    // keep the listed rows (ascending): when they are 0..r-1 this is the prefix case below
-    let prefix = true;
-    for (let i = 0; i < keep.length; i++) if (keep[i] !== i) prefix = false;
-    if (!prefix) return appendKvRows(past, newK, newV, n, dims, keep);
+    // rows 0..r-1 are the plain prefix case
+    if (keep.some((x, i) => x !== i)) rows = keep;
     keep = keep.length;
   }
   const { layers, heads, headDim } = dims;
@@ -254,43 +254,16 @@ export function appendKv(past: Kv, newK: Float32Array, newV: Float32Array, n: nu
     const kn = newK.subarray(l * heads * headDim * n, (l + 1) * heads * headDim * n);
     for (let r = 0; r < heads * headDim; r++) {
       if (P > 0) ko.set(kp.subarray(r * P, r * P + P), r * Q);
-      ko.set(kn.subarray(r * n, r * n + keep), r * Q + P);
+      if (rows) for (let i = 0; i < keep; i++) ko[r * Q + P + i] = kn[r * n + rows[i]];
+      else ko.set(kn.subarray(r * n, r * n + keep), r * Q + P);
     }
     const vo = new Float32Array(heads * Q * headDim);
     const vp = past.v[l];
     const vn = newV.subarray(l * heads * n * headDim, (l + 1) * heads * n * headDim);
     for (let h = 0; h < heads; h++) {
       if (P > 0) vo.set(vp.subarray(h * P * headDim, (h + 1) * P * headDim), h * Q * headDim);
-      vo.set(vn.subarray(h * n * headDim, (h * n + keep) * headDim), (h * Q + P) * headDim);
-    }
-    k.push(ko);
-    v.push(vo);
-  }
-  return { k, v, length: Q };
-}
-
-/** The cache with the listed rows (any order: that of `rows`) of N new positions appended. */
-function appendKvRows(past: Kv, newK: Float32Array, newV: Float32Array, n: number, dims: ModelDims, rows: readonly number[]): Kv {
-  const { layers, heads, headDim } = dims;
-  const P = past.length;
-  const keep = rows.length;
-  const Q = P + keep;
-  const k: Float32Array[] = [];
-  const v: Float32Array[] = [];
-  for (let l = 0; l < layers; l++) {
-    const ko = new Float32Array(heads * headDim * Q);
-    const kp = past.k[l];
-    const kn = newK.subarray(l * heads * headDim * n, (l + 1) * heads * headDim * n);
-    for (let r = 0; r < heads * headDim; r++) {
-      if (P > 0) ko.set(kp.subarray(r * P, r * P + P), r * Q);
-      for (let i = 0; i < keep; i++) ko[r * Q + P + i] = kn[r * n + rows[i]];
-    }
-    const vo = new Float32Array(heads * Q * headDim);
-    const vp = past.v[l];
-    const vn = newV.subarray(l * heads * n * headDim, (l + 1) * heads * n * headDim);
-    for (let h = 0; h < heads; h++) {
-      if (P > 0) vo.set(vp.subarray(h * P * headDim, (h + 1) * P * headDim), h * Q * headDim);
-      for (let i = 0; i < keep; i++) vo.set(vn.subarray((h * n + rows[i]) * headDim, (h * n + rows[i] + 1) * headDim), (h * Q + P + i) * headDim);
+      if (rows) for (let i = 0; i < keep; i++) vo.set(vn.subarray((h * n + rows[i]) * headDim, (h * n + rows[i] + 1) * headDim), (h * Q + P + i) * headDim);
+      else vo.set(vn.subarray(h * n * headDim, (h * n + keep) * headDim), (h * Q + P) * headDim);
     }
     k.push(ko);
     v.push(vo);
