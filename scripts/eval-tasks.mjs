@@ -1,6 +1,7 @@
 // Held-out exact match through the real engine (CPU, ONNX Runtime), on the tasks that
-// training/eval.py wrote from validation packages (models/<name>/eval_tasks.jsonl).
-//   node scripts/eval-tasks.mjs [TASKS.jsonl] [--kinds line,rest,multi] [--limit N] [--model DIR] [--budget MS]
+// training/eval.py wrote from validation packages (models/<name>/eval_tasks.jsonl.gz by default;
+// training/eval_sets/heldout-1000.jsonl.gz: 1,000 tasks per language and kind, session 6).
+//   node scripts/eval-tasks.mjs [TASKS.jsonl[.gz]] [--kinds line,rest,multi] [--limit N] [--model DIR] [--budget MS]
 //                              [--decodings parallel,sequential,diffusion,diffusion-sequential,parallel+branches=0]
 //                              [--thresholds 0.9,0.7] [--json]
 // Runs `node dist/cli.js infill --raw` once per decoding (no deadline; --thresholds: the
@@ -10,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { modelTasks, readTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -28,16 +30,14 @@ const budget = bi >= 0 ? args[bi + 1] : '60000';
 let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds', '--model', '--budget', '--decodings'].includes(args[i - 1]));
 if (!tasksPath) {
   const root = path.join(import.meta.dirname, '..', 'models');
-  const dir = fs.readdirSync(root).sort().find((d) => fs.existsSync(path.join(root, d, 'eval_tasks.jsonl')));
-  if (!dir) throw new Error('no models/*/eval_tasks.jsonl');
-  tasksPath = path.join(root, dir, 'eval_tasks.jsonl');
+  const dir = fs.readdirSync(root).sort().find((d) => modelTasks(path.join(root, d)));
+  if (!dir) throw new Error('no models/*/eval_tasks.jsonl(.gz)');
+  tasksPath = modelTasks(path.join(root, dir));
 }
 // at most `limit` tasks per (lang, kind)
 const per = new Map();
 const tasks = [];
-for (const line of fs.readFileSync(tasksPath, 'utf8').split('\n')) {
-  if (!line.trim()) continue;
-  const t = JSON.parse(line);
+for (const t of readTasks(tasksPath)) {
   const k = `${t.lang}/${t.kind}`;
   if (kinds && !kinds.has(t.kind)) continue;
   if ((per.get(k) ?? 0) >= limit) continue;

@@ -1,7 +1,7 @@
 // Quantisation fidelity on this machine: top-1 agreement of the ONNX model (ONNX Runtime, CPU, as
 // the engine runs it: context through the KV cache, then one refinement step) with PyTorch fp32
 // (training/model.py) on the weights recovered from that model or a checkpoint (--weights), on
-// held-out contexts (models/<name>/eval_tasks.jsonl), half of a 32-slot block masked.
+// held-out contexts (models/<name>/eval_tasks.jsonl.gz), half of a 32-slot block masked.
 //   node scripts/fidelity.mjs MODEL_DIR [--n 24] [--weights W] [--windows CORPUS.jsonl.xz]   (needs python3 with torch >= 1.13)
 // --windows: raw 320-token windows of held-out code (e.g. training/data/js_val.jsonl.xz), as
 // training/export.py checks on the GPU machine, instead of the FIM contexts of the eval tasks.
@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { modelTasks, readTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const dir = args[0];
@@ -28,7 +29,7 @@ require('tsx/cjs');
 const { CodeTokenizer } = require(path.join(root, 'engine', 'src', 'tokenizer.ts'));
 const tok = CodeTokenizer.load(path.join(dir, 'tokenizer.json'), conf.special_tokens);
 const sp = conf.special_tokens;
-const tasks = fs.readFileSync(path.join(root, 'models', fs.readdirSync(path.join(root, 'models')).sort()[0], 'eval_tasks.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const tasks = readTasks(modelTasks(path.join(root, 'models', fs.readdirSync(path.join(root, 'models')).sort()[0])));
 let seed = 3;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 const examples = [];

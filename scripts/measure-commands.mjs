@@ -1,5 +1,5 @@
 // Infill Selection and Refactor Selection measured on held-out code: the prefix/target/suffix
-// triples of models/<name>/eval_tasks.jsonl (validation packages the model never trained on),
+// triples of models/<name>/eval_tasks.jsonl.gz (validation packages the model never trained on),
 // through the same functions the language server runs (server/src/commands), on the CPU.
 //
 //   node scripts/measure-commands.mjs [TASKS.jsonl] [--per-bucket N] [--refactor N] [--budget MS]
@@ -19,6 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { modelTasks, readTasks } from './tasks-file.mjs';
 
 // The TypeScript sources load through tsx, as in the tests: run again under `--import tsx`.
 if (!process.env.DIFFILL_MEASURE_CHILD) {
@@ -60,8 +61,9 @@ if (!modelDir) {
   if (!dir) throw new Error('no models/<name>/model.onnx');
   modelDir = path.join(models, dir);
 }
-tasksPath ??= path.join(modelDir, 'eval_tasks.jsonl');
-const tasks = fs.readFileSync(tasksPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+tasksPath ??= modelTasks(modelDir);
+if (!tasksPath) throw new Error(`no eval_tasks.jsonl(.gz) in ${modelDir}`);
+const tasks = readTasks(tasksPath);
 
 const engine = await loadEngine({ modelDir });
 const tok = engine.tok;

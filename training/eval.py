@@ -85,14 +85,14 @@ def write_text_tasks(tok, tasks_by, path):
 
 
 def run_all(model, tok, ends, data, device, n=200, methods=("par", "seq"), kinds=("line", "rest", "multi"),
-            text_tasks_out=None):
+            text_tasks_out=None, seed=1234):
     res, tasks_by = {}, {}
     for lang in ("py", "js"):
         p = os.path.join(data, f"{lang}_val")
         if not os.path.exists(p + ".bin"):
             continue
         for kind in kinds:
-            tasks = make_tasks(p, ends, n, kind, seed=1234 + ("line", "rest", "multi", "span", "eof").index(kind))
+            tasks = make_tasks(p, ends, n, kind, seed=seed + ("line", "rest", "multi", "span", "eof").index(kind))
             tasks_by[(lang, kind)] = tasks
             for m in methods:
                 res[f"{lang}/{kind}/{m}"] = evaluate(model, tok, ends, tasks, kind, m, device)
@@ -123,7 +123,9 @@ def main():
     from tokenizers import Tokenizer
     from ckpt import load_model
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", default=None, help="the model to evaluate (not needed with --tasks-only)")
+    ap.add_argument("--tasks-only", action="store_true", help="write --tasks-out without evaluating a model")
+    ap.add_argument("--seed", type=int, default=1234, help="task sampling seed (kind index added)")
     ap.add_argument("--data", default="/root/data")
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
     ap.add_argument("--n", type=int, default=200)
@@ -133,11 +135,20 @@ def main():
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model, meta = load_model(a.ckpt, device)
     tok = Tokenizer.from_file(a.tokenizer)
+    if a.tasks_only:
+        if not a.tasks_out:
+            sys.exit("--tasks-only needs --tasks-out")
+        run_all(None, tok, line_table(a.tokenizer, tok.get_vocab_size()), a.data, device, n=a.n, methods=(),
+                kinds=tuple(a.kinds.split(",")), text_tasks_out=a.tasks_out, seed=a.seed)
+        print(f"wrote {a.tasks_out}")
+        return
+    if not a.ckpt:
+        sys.exit("--ckpt is required (or --tasks-only)")
+    model, meta = load_model(a.ckpt, device)
     ends = line_table(a.tokenizer, model.cfg.vocab)
     res = run_all(model, tok, ends, a.data, device, n=a.n, methods=tuple(a.methods.split(",")),
-                  kinds=tuple(a.kinds.split(",")), text_tasks_out=a.tasks_out)
+                  kinds=tuple(a.kinds.split(",")), text_tasks_out=a.tasks_out, seed=a.seed)
     for k, v in res.items():
         print(f"{k:22s} em {v['em']*100:5.1f}%  forwards {v['forwards']:5.2f}  tokens {v['tokens']:5.2f}")
     for line in compare(res):

@@ -387,7 +387,9 @@ def main():
     sizes = {}
     for split, path in (("train", OUT_TRAIN), ("val", OUT_VAL)):
         recs = sorted(out[split], key=lambda r: (r["pkg"], r["path"]))
-        with lzma.open(path, "wt", encoding="utf-8", preset=6) as f:
+        # the strongest preset: the corpus and the git tree must fit one device call (64 MiB);
+        # 9e is 3.8 % smaller than 6 on corpus v2 (36.6 against 38.0 MB) and takes ~10 min more
+        with lzma.open(path, "wt", encoding="utf-8", preset=9 | lzma.PRESET_EXTREME) as f:
             for r in recs:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         sizes[split] = {"files": len(recs), "packages": len({r["pkg"] for r in recs}),

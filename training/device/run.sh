@@ -85,6 +85,7 @@ chain)
     done
     printf 'python3 training/export.py --ckpt %q --name %q --out /root/models --data %q > /root/export.log 2>&1; echo "export rc=$?" >> /root/export.log\n' "$CK/latest.pt" "$NAME" "$DATA"
     printf 'cp %q %q %q /root/export.log /root/models/%q/ 2>/dev/null\n' "$CK/eval_tasks.jsonl" "$CK/log.jsonl" /root/train.log "$NAME"
+    printf 'gzip -9 -n -f /root/models/%q/eval_tasks.jsonl\n' "$NAME"
     printf 'touch /root/models/%q/.done\n' "$NAME"
   } > "$JOB"
   cat "$JOB"
@@ -106,7 +107,7 @@ finish)
     python3 training/export.py --ckpt "$CK/latest.pt" --name "$NAME" --out /root/models --data "$DATA" 2>&1 | tee /root/export.log
     echo "export rc=${PIPESTATUS[0]}" >> /root/export.log
   fi
-  cp "$CK/eval_tasks.jsonl" /root/models/"$NAME"/ 2>/dev/null
+  cp "$CK/eval_tasks.jsonl" /root/models/"$NAME"/ 2>/dev/null && gzip -9 -n -f /root/models/"$NAME"/eval_tasks.jsonl
   cp "$CK/log.jsonl" /root/train.log /root/export.log /root/models/"$NAME"/ 2>/dev/null
   # export.py exits 3 when the fidelity check fails, but the files are written: say so loudly
   grep -q '^export rc=0$' /root/export.log || echo "WARNING: export did not pass (see export.log): $(tail -2 /root/export.log | tr '\n' ' ')"

@@ -1,0 +1,23 @@
+// Held-out task files (training/eval.py --tasks-out): JSON lines, plain or gzipped.
+//   readTasks(path)        the tasks of a .jsonl or .jsonl.gz file
+//   modelTasks(modelDir)   the path of models/<name>/eval_tasks.jsonl(.gz), or undefined
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+
+export function readTasks(file) {
+  const raw = fs.readFileSync(file);
+  const text = (file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+export function modelTasks(modelDir) {
+  for (const name of ['eval_tasks.jsonl.gz', 'eval_tasks.jsonl']) {
+    const p = path.join(modelDir, name);
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
