@@ -4,6 +4,7 @@ Python: every `.py` file of that machine's own site-packages (300 B - 150 kB) wh
 metadata names a permissive licence (training/corpus/py_licences.py; `--py-licence all` keeps every
 package, as sessions 1-3 trained), split into train/validation by top-level package. TypeScript/JavaScript: `training/data/js_{train,val}.jsonl.xz`,
 built here from npm packages by `training/corpus/build_js_corpus.py` and carried to the device.
+`--py-extra FILE`: more Python for training only (Debian packages, training/corpus/build_deb_py_corpus.py).
 
 The tokenizer is trained once (byte-level BPE, 8k, a piece ends at every newline) and then frozen:
 `training/tokenizer.json` is committed and reused by every later run, so checkpoints stay valid.
@@ -88,6 +89,24 @@ def js_docs(path):
     return out
 
 
+def py_extra(paths, seen):
+    """Texts of the --py-extra files for training: never a validation package's (is_val of the
+    top-level module, as the site-packages split), never a file the site-packages already hold."""
+    out = []
+    for path in paths:
+        n0 = len(out)
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                h = hashlib.sha1(r["text"].encode()).digest()
+                if is_val(r["top"]) or h in seen or any(e in r.get("path", "").lower() for e in EXCLUDE):
+                    continue
+                seen.add(h)
+                out.append(r["text"])
+        print(f"py extra: {len(out) - n0} files from {path}", flush=True)
+    return out
+
+
 def train_tokenizer(texts, path, vocab=8192):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers, Regex
 
@@ -121,6 +140,9 @@ def main():
     ap.add_argument("--out", default="/root/data")
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
     ap.add_argument("--js", default=os.path.join(os.path.dirname(__file__), "data"))
+    ap.add_argument("--py-extra", action="append", default=[],
+                    help="more Python for py_train only: a jsonl.xz of {top, text} records "
+                         "(training/corpus/build_deb_py_corpus.py); repeatable")
     ap.add_argument("--py-licence", choices=["permissive", "all"], default="permissive",
                     help="permissive: only packages whose dist-info names a permissive licence "
                          "(training/corpus/py_licences.py); all: every package (sessions 1-3)")
@@ -134,6 +156,7 @@ def main():
         licences = scan()
         json.dump(licences, open(os.path.join(a.out, "py_licences.json"), "w"), indent=1, sort_keys=True)
     py = python_docs(licences)
+    extra = py_extra(a.py_extra, {hashlib.sha1(t.encode()).digest() for _, t in py})
     js_tr, js_va = js_docs(os.path.join(a.js, "js_train.jsonl.xz")), js_docs(os.path.join(a.js, "js_val.jsonl.xz"))
     print(f"python files {len(py)}  js train {len(js_tr)} val {len(js_va)}  ({time.time()-t0:.0f}s)", flush=True)
     from tokenizers import Tokenizer
@@ -148,7 +171,7 @@ def main():
         print(f"tokenizer: trained on {sum(map(len, sample))/1e6:.0f} MB ({time.time()-t0:.0f}s)")
     stats = {}
     parts = {
-        "py_train": [t for p, t in py if not is_val(p)],
+        "py_train": [t for p, t in py if not is_val(p)] + extra,
         "py_val": [t for p, t in py if is_val(p)],
         "js_train": [t for _, t in js_tr],
         "js_val": [t for _, t in js_va],
@@ -161,6 +184,7 @@ def main():
     # which packages went to validation (for the manifest; never trained on)
     stats["py_val_packages"] = sorted({p for p, _ in py if is_val(p)})
     stats["py_licence"] = a.py_licence
+    stats["py_extra"] = {"files": a.py_extra, "docs": len(extra)}
     stats["py_packages"] = len({p for p, _ in py})
     json.dump(stats, open(os.path.join(a.out, "stats.json"), "w"), indent=1)
     print(f"prep done in {time.time()-t0:.0f}s")

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""More Python for training, from Debian's `python3-*` packages (the only Python registry here).
+
+    python3 training/corpus/build_deb_py_corpus.py [--max-mb 230] [--jobs 4] [--offline]
+
+The Python corpus is otherwise the GPU machine's own site-packages (prep.py). This adds packages
+that machine does not have:
+  1. Every `python3-*` binary package of the apt sources (`apt-cache dumpavail`), newest version,
+     at most 8 MB each; debug, doc and dev packages left out.
+  2. `apt-get download` into training/data/deb-cache/ (already downloaded files are reused).
+  3. Licence from the package's machine-readable `/usr/share/doc/<pkg>/copyright` (DEP-5): every
+     stanza except those covering only `debian/*` must name only permissive licences (Expat/MIT,
+     BSD, Apache-2.0, ISC, PSF/Python, Zlib, 0BSD, Unlicense, HPND); packages with a free-text
+     copyright file, or any copyleft term, are left out.
+  4. The `.py` files under usr/lib/python3/dist-packages/, filtered like prep.py (300 B-150 kB, no
+     long lines, no benchmark names), grouped by top-level module. A top-level module the GPU
+     machine's corpus already has (MANIFEST_py.json) or that prep.py's split puts in validation
+     (sha1(name) % 20 == 0) is left out, so no file joins the held-out packages.
+  5. Exact and near-duplicate removal (MinHash as build_js_corpus.py), packages in the order of
+     sha1(name) (a sample across the alphabet) until --max-mb of text; written as training/data/py_deb_train.jsonl.xz (xz 9e) with
+     MANIFEST_py_deb.json (package, version, licence, top-level modules, files, bytes, tokens ~ bytes/3.2).
+prep.py --py-extra FILE adds it to py_train (training/README.md says how to carry it).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import lzma
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from build_js_corpus import NearDup, minhash  # noqa: E402
+
+DATA = os.path.join(ROOT, "training", "data")
+CACHE = os.path.join(DATA, "deb-cache")
+OUT = os.path.join(DATA, "py_deb_train.jsonl.xz")
+MANIFEST = os.path.join(HERE, "MANIFEST_py_deb.json")
+GPU_MANIFEST = os.path.join(HERE, "MANIFEST_py.json")
+EXCLUDE = ("human_eval", "humaneval", "human-eval", "mbpp", "evalplus")
+SITE = "usr/lib/python3/dist-packages/"
+MAX_DEB = 8 << 20
+
+PERMISSIVE = re.compile(
+    r"^(expat|mit(-\w+)?|bsd(-[234]-clause)?(-\w+)?|apache(-2(\.0)?)?|isc|psf(-2(\.0)?)?|python(-2(\.0)?)?|zlib|0bsd|unlicense|hpnd|x11)$"
+)
+RESTRICTIVE = re.compile(r"gpl|mpl|epl|cddl|cc-by-nc|cc-by-sa|sspl|proprietary|artistic|non-free", re.I)
+
+
+def is_val(top: str) -> bool:
+    return int(hashlib.sha1(top.encode()).hexdigest(), 16) % 20 == 0
+
+
+def candidates():
+    """{package: (version, size)} of python3-* packages, newest version each."""
+    out = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
+    best = {}
+    for rec in out.split("\n\n"):
+        f = dict(re.findall(r"^([A-Za-z-]+): (.*)$", rec, re.M))
+        name = f.get("Package", "")
+        if not name.startswith("python3-") or re.search(r"-(dbg|doc|dev|dbgsym|tests?)$", name):
+            continue
+        size = int(f.get("Size", "0") or 0)
+        if size > MAX_DEB:
+            continue
+        ver = f.get("Version", "")
+        if name not in best or subprocess.run(["dpkg", "--compare-versions", ver, "gt", best[name][0]]).returncode == 0:
+            best[name] = (ver, size)
+    return best
+
+
+def download(names, jobs):
+    os.makedirs(CACHE, exist_ok=True)
+    have = {f.split("_")[0] for f in os.listdir(CACHE) if f.endswith(".deb")}
+    todo = [n for n in names if n not in have]
+    batches = [todo[i:i + 24] for i in range(0, len(todo), 24)]
+
+    def get(batch):
+        r = subprocess.run(["apt-get", "download", "-q", *batch], cwd=CACHE, capture_output=True, text=True)
+        if r.returncode != 0:  # one bad name fails the batch: retry one by one
+            for n in batch:
+                subprocess.run(["apt-get", "download", "-q", n], cwd=CACHE, capture_output=True)
+    with ThreadPoolExecutor(jobs) as ex:
+        for i, _ in enumerate(ex.map(get, batches)):
+            if i % 10 == 0:
+                print(f"[fetch] {min((i + 1) * 24, len(todo))}/{len(todo)}", flush=True)
+
+
+def licence_of(copyright_text: str):
+    """(names, permissive?) from a DEP-5 copyright file; free-text files are not read."""
+    if not re.search(r"^Format:", copyright_text, re.M):
+        return ["free-text"], False
+    names, ok = [], True
+    for stanza in re.split(r"\n\s*\n", copyright_text):
+        files = re.search(r"^Files:(.*(?:\n[ \t].*)*)", stanza, re.M)
+        lic = re.search(r"^License:[ \t]*(.*)$", stanza, re.M)
+        if not files or not lic:
+            continue
+        pats = files.group(1).split()
+        if pats and all(p.startswith("debian/") for p in pats):
+            continue  # Debian's packaging, not the upstream code we read
+        name = lic.group(1).strip()
+        names.append(name)
+        if RESTRICTIVE.search(name):
+            ok = False
+            continue
+        parts = [p.strip().lower() for p in re.split(r"\s+(?:or|and)\s+|,", name) if p.strip()]
+        if not parts or not all(PERMISSIVE.match(p.rstrip("+")) for p in parts):
+            ok = False
+    return sorted(set(names)) or ["none"], ok and bool(names)
+
+
+def good_text(t: str) -> bool:
+    if "\0" in t:
+        return False
+    lines = t.split("\n")
+    return max(len(l) for l in lines) <= 400 and len(t) / max(1, len(lines)) < 100
+
+
+def read_deb(path):
+    """(package, licence names, permissive?, {top: [(path, text)]}) of one .deb."""
+    name = os.path.basename(path).split("_")[0]
+    tar_bytes = subprocess.run(["dpkg-deb", "--fsys-tarfile", path], capture_output=True, check=True).stdout
+    tops, copyright_text = {}, ""
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tf:
+        for m in tf.getmembers():
+            p = m.name.lstrip("./")
+            if p == f"usr/share/doc/{name}/copyright" and m.isfile():
+                copyright_text = tf.extractfile(m).read().decode("utf-8", "replace")
+            if not (m.isfile() and p.startswith(SITE) and p.endswith(".py")):
+                continue
+            if not 300 <= m.size <= 150_000 or any(e in p.lower() for e in EXCLUDE):
+                continue
+            rel = p[len(SITE):]
+            top = rel.split("/")[0]
+            top = top[:-3] if top.endswith(".py") else top
+            try:
+                t = tf.extractfile(m).read().decode("utf-8").replace("\r\n", "\n")
+            except UnicodeDecodeError:
+                continue
+            if good_text(t):
+                tops.setdefault(top.split("-")[0].lower(), []).append((rel, t))
+    names, ok = licence_of(copyright_text)
+    return name, names, ok, tops
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--max-mb", type=float, default=230, help="text kept, MB (xz 9e: ~0.14 of it)")
+    ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--offline", action="store_true", help="only the .deb files already in the cache")
+    a = ap.parse_args()
+    cands = candidates()
+    print(f"{len(cands)} python3-* packages of at most {MAX_DEB >> 20} MB", flush=True)
+    if not a.offline:
+        download(sorted(cands), a.jobs)
+    gpu_tops = {k.lower() for k in json.load(open(GPU_MANIFEST))["packages"]}
+    debs = [os.path.join(CACHE, f) for f in os.listdir(CACHE) if f.endswith(".deb") and f.split("_")[0] in cands]
+    # a sample across the alphabet when the cap is reached, the same on every machine
+    debs.sort(key=lambda p: hashlib.sha1(os.path.basename(p).split("_")[0].encode()).hexdigest())
+    drops = {"licence": 0, "on_gpu_machine": 0, "validation_split": 0, "duplicate": 0, "near_duplicate": 0, "cap": 0, "no_python": 0}
+    near, seen, recs, pkgs = NearDup(), set(), [], {}
+    total, cap = 0, int(a.max_mb * 1e6)
+    with ThreadPoolExecutor(a.jobs) as ex:
+        for i, (name, lic, ok, tops) in enumerate(ex.map(read_deb, debs)):
+            if total >= cap - 50_000:  # full: the packages after this one are not read
+                drops["cap"] = f"{drops['cap']} files, then {len(debs) - i} packages not read"
+                ex.shutdown(wait=False, cancel_futures=True)
+                break
+            if not tops:
+                drops["no_python"] += 1
+                continue
+            if not ok:
+                drops["licence"] += 1
+                continue
+            kept_tops, files, nbytes = [], 0, 0
+            for top, fl in sorted(tops.items()):
+                if top in gpu_tops:
+                    drops["on_gpu_machine"] += len(fl)
+                    continue
+                if is_val(top):
+                    drops["validation_split"] += len(fl)
+                    continue
+                for rel, t in fl:
+                    h = hashlib.sha1(t.encode()).digest()
+                    if h in seen:
+                        drops["duplicate"] += 1
+                        continue
+                    seen.add(h)
+                    if near.check_add(minhash(t)):
+                        drops["near_duplicate"] += 1
+                        continue
+                    n = len(t.encode())
+                    if total + n > cap:
+                        drops["cap"] += 1
+                        continue
+                    total += n
+                    files += 1
+                    nbytes += n
+                    recs.append({"pkg": name, "top": top, "path": rel, "text": t})
+                kept_tops.append(top)
+            if files:
+                ver = cands[name][0]
+                pkgs[name] = {"version": ver, "licence": lic, "top_level": kept_tops, "files": files,
+                              "bytes": nbytes, "approx_tokens": int(nbytes / 3.2)}
+                print(f"[build] {name} {ver} {'/'.join(lic)[:40]} {files} files {nbytes / 1e6:.2f} MB (total {total / 1e6:.1f} MB)", flush=True)
+    with lzma.open(OUT, "wt", encoding="utf-8", preset=9 | lzma.PRESET_EXTREME) as f:
+        for r in recs:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    man = {"source": "Debian python3-* packages (apt sources of the development machine)",
+           "totals": {"packages": len(pkgs), "files": len(recs), "raw_bytes": total,
+                      "approx_tokens": int(total / 3.2), "xz_bytes": os.path.getsize(OUT)},
+           "dropped": drops, "max_mb": a.max_mb, "packages": pkgs}
+    json.dump(man, open(MANIFEST, "w"), indent=1, sort_keys=True)
+    print(json.dumps(man["totals"]), json.dumps(drops))
+
+
+if __name__ == "__main__":
+    main()
