@@ -27,21 +27,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from data import SPECIALS  # noqa: E402
 
-EXCLUDE = ("human_eval", "humaneval", "human-eval", "mbpp", "evalplus")  # never train on benchmarks
-VAL_MOD = 20
-
-
-def is_val(pkg: str) -> bool:
-    return int(hashlib.sha1(pkg.encode()).hexdigest(), 16) % VAL_MOD == 0
-
-
-def good_text(t: str) -> bool:
-    if "\0" in t:
-        return False
-    lines = t.split("\n")
-    if max(len(l) for l in lines) > 400:
-        return False
-    return len(t) / max(1, len(lines)) < 100
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "corpus"))
+from py_filters import EXCLUDE, VAL_MOD, good_text, is_val  # noqa: E402,F401
 
 
 def python_docs(licences=None, roots=None):
@@ -151,7 +138,6 @@ def main():
     t0 = time.time()
     licences = None
     if a.py_licence == "permissive":
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "corpus"))
         from py_licences import scan
         licences = scan()
         json.dump(licences, open(os.path.join(a.out, "py_licences.json"), "w"), indent=1, sort_keys=True)

@@ -39,13 +39,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from build_js_corpus import NearDup, minhash  # noqa: E402
+from py_filters import EXCLUDE, good_text, is_val  # noqa: E402
 
 DATA = os.path.join(ROOT, "training", "data")
 CACHE = os.path.join(DATA, "deb-cache")
 OUT = os.path.join(DATA, "py_deb_train.jsonl.xz")
 MANIFEST = os.path.join(HERE, "MANIFEST_py_deb.json")
 GPU_MANIFEST = os.path.join(HERE, "MANIFEST_py.json")
-EXCLUDE = ("human_eval", "humaneval", "human-eval", "mbpp", "evalplus")
 SITE = "usr/lib/python3/dist-packages/"
 MAX_DEB = 8 << 20
 
@@ -53,10 +53,6 @@ PERMISSIVE = re.compile(
     r"^(expat|mit(-\w+)?|bsd(-[234]-clause)?(-\w+)?|apache(-2(\.0)?)?|isc|psf(-2(\.0)?)?|python(-2(\.0)?)?|zlib|0bsd|unlicense|hpnd|x11)$"
 )
 RESTRICTIVE = re.compile(r"gpl|mpl|epl|cddl|cc-by-nc|cc-by-sa|sspl|proprietary|artistic|non-free", re.I)
-
-
-def is_val(top: str) -> bool:
-    return int(hashlib.sha1(top.encode()).hexdigest(), 16) % 20 == 0
 
 
 def candidates():
@@ -116,13 +112,6 @@ def licence_of(copyright_text: str):
         if not parts or not all(PERMISSIVE.match(p.rstrip("+")) for p in parts):
             ok = False
     return sorted(set(names)) or ["none"], ok and bool(names)
-
-
-def good_text(t: str) -> bool:
-    if "\0" in t:
-        return False
-    lines = t.split("\n")
-    return max(len(l) for l in lines) <= 400 and len(t) / max(1, len(lines)) < 100
 
 
 def read_deb(path):
