@@ -26,6 +26,8 @@ export interface BuiltContext {
   /** Character offset in `prefix` where the window starts (a line start). */
   startOffset: number;
   suffixTokens: number;
+  /** Character offset in `suffix` where the window's suffix ends. */
+  suffixEnd: number;
 }
 
 export interface ContextLimits {
@@ -120,5 +122,5 @@ export function buildContext(
   // The open line's tokens join the cached part too: typing inside a word changes only the healed
   // token (no model call for the context), a new word adds a token or two (a one-token extension).
   const stable = [sp.suf, ...suf, sp.pre, ...pre, ...tail];
-  return { stable, tail: [], heal: healBytes, startOffset, suffixTokens: suf.length };
+  return { stable, tail: [], heal: healBytes, startOffset, suffixTokens: suf.length, suffixEnd: pos };
 }

@@ -60,6 +60,11 @@ export interface VerifyModel {
   enough?(tokens: readonly number[]): boolean;
   /** The context's tokens before the middle (for drafts copied from it; no <mid>). */
   readonly context: readonly number[];
+  /**
+   * More of the document, outside the model's window (special tokens between parts): drafts are
+   * copied from it only when the window has no match.
+   */
+  readonly far?: readonly number[];
 }
 
 export interface DraftVerifyOptions {
@@ -209,11 +214,12 @@ export async function sampleDraftVerify(tok: CodeTokenizer, model: VerifyModel, 
    * itself first among the others; `own` alone when there is no copy.
    */
   const withCopy = (own: number[], hist: readonly number[], alts: number[][] = []): number[][] => {
-    let cands = o.lookup ? lookupDrafts(hist, o.maxDraft, o.lookup, tok, 8) : [];
-    if (healLeft.length > 0) {
-      const ok = healAllowed(tok, base, healLeft);
-      cands = cands.filter((c) => ok[c.toks[0]] === 1);
-    }
+    const ok = healLeft.length > 0 ? healAllowed(tok, base, healLeft) : undefined;
+    const find = (h: readonly number[]) => (o.lookup ? lookupDrafts(h, o.maxDraft, o.lookup, tok, 8) : []).filter((c) => !ok || ok[c.toks[0]] === 1);
+    let cands = find(hist);
+    // the rest of the document only when the window has no match: its copies, mixed in with the
+    // window's, displaced better ones (bench: 5.00 passes per line against 4.78; as a fallback 4.68)
+    if (cands.length === 0 && model.far && model.far.length > 0) cands = find(model.far.concat(hist));
     if (cands.length === 0) return [own, ...alts].slice(0, 1 + branches);
     const scored = cands.map((c, i) => ({ toks: c.toks, sc: agree(c.toks, own) * 8 + c.n, i }));
     // stable: equal scores keep the latest occurrence first

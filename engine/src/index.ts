@@ -62,6 +62,13 @@ const BRANCH_LEN = 3;
 const TREE_NODES = 20;
 /** Decided tokens fed again with each draft-and-verify pass before they are appended to the cache. */
 const HEAD_MAX = 8;
+/**
+ * Most new context tokens (typed since the last request) fed in front of the first draft-and-verify
+ * pass instead of a pass of their own; more are run first, as one extension.
+ */
+const DEFER_MAX = 8;
+/** Characters of the document beyond the model's window, each side, that drafts may copy from. */
+const LOOKUP_FAR = 12000;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
@@ -195,7 +202,7 @@ export class DiffillEngine implements Engine {
    * The context for (prefix, suffix) with its KV cache, and a sampler model on top of it.
    * Internal, shared by fill, infill and refactor.
    */
-  async open(prefix: string, suffix: string, key: string, deadline: Deadline, signal: AbortSignal | undefined, heal = true) {
+  async open(prefix: string, suffix: string, key: string, deadline: Deadline, signal: AbortSignal | undefined, heal = true, defer = false, farChars = 0) {
     const B = this.conf.block_size;
     const ctx = buildContext(
       this.tok,
@@ -206,12 +213,14 @@ export class DiffillEngine implements Engine {
       heal,
     );
     const session = this.session;
-    const prepared = await this.cache.prepare(key, ctx.stable, ctx.startOffset, session);
+    // defer: a few new context tokens ride in front of the verifier's first pass (one pass fewer)
+    const prepared = await this.cache.prepare(key, ctx.stable, ctx.startOffset, session, undefined, defer && ctx.tail.length === 0 ? DEFER_MAX : 0);
     if (signal?.aborted) throw new AbortError();
     const base: Kv = ctx.tail.length > 0 ? await session.extend(ctx.tail, prepared.kv) : prepared.kv;
     const sp = this.tok.special;
     /** A fresh sampler model starting right after the context (several can share `base`). */
     const model = (enough?: (toks: readonly number[]) => boolean): SamplerModel => {
+      if (prepared.pending.length > 0) throw new Error('internal: the block sampler needs the whole context in the cache (open without defer)');
       let kv = base;
       let last = sp.mid;
       let positions = kv.length + 1;
@@ -236,18 +245,44 @@ export class DiffillEngine implements Engine {
      * tokens not yet in the cache (`head`, ending with the last one) are fed again with each pass:
      * appending to the cache copies all of it, so it is done only once `head` grows past HEAD_MAX.
      */
+    // the document around the window, for drafts copied from it: the far suffix, then the far
+    // prefix (lookups prefer later, nearer occurrences), a special token between them and the window
+    const far: number[] = [];
+    if (farChars > 0) {
+      const after = suffix.slice(ctx.suffixEnd, ctx.suffixEnd + farChars);
+      const before = prefix.slice(Math.max(0, ctx.startOffset - farChars), ctx.startOffset);
+      // whole lines only (cut lines would tokenize differently and miss the line cache)
+      const a = ctx.suffixEnd + farChars < suffix.length ? after.slice(0, after.lastIndexOf('\n') + 1) : after;
+      const b = ctx.startOffset > farChars ? before.slice(before.indexOf('\n') + 1) : before;
+      if (a.length > 0) far.push(...this.tok.encode(a), sp.pad);
+      if (b.length > 0) far.push(...this.tok.encode(b), sp.pad);
+    }
     const verifier = (enough?: (toks: readonly number[]) => boolean): VerifyModel => {
       let kv = base;
-      let head = [sp.mid];
-      let pending: { newK: Float32Array; newV: Float32Array; n: number; draft: readonly number[] } | undefined;
+      // deferred context tokens (prepared.pending) go first: causal, so the first pass computes
+      // their exact keys/values, which then join the document's cache
+      let ctxLeft = prepared.pending.length;
+      let head = [...prepared.pending, sp.mid];
+      let pending: { newK: Float32Array; newV: Float32Array; n: number; draft: readonly number[]; off: number } | undefined;
       const V = this.tok.vocabSize;
+      /** After a pass over N tokens: the deferred context rows join the cache (and the document's). */
+      const settle = (r: { newK: Float32Array; newV: Float32Array }, N: number, draft: readonly number[]) => {
+        const off = ctxLeft;
+        if (off > 0) {
+          kv = appendKv(kv, r.newK, r.newV, N, session.dims, off);
+          prepared.commit(kv);
+          head = head.slice(off);
+          ctxLeft = 0;
+        }
+        pending = { newK: r.newK, newV: r.newV, n: N, draft, off };
+      };
       /** Keeps head + the given rows (after head) of the last pass; `next` becomes last. */
       const keep = (rows: readonly number[], next: number) => {
         if (!pending) throw new Error('accept() before pass()');
         const p = pending;
         const grown = [...head, ...rows.map((r) => p.draft[r])];
         if (grown.length >= HEAD_MAX) {
-          const all = [...head.keys(), ...rows.map((r) => head.length + r)];
+          const all = [...[...head.keys()].map((i) => p.off + i), ...rows.map((r) => p.off + head.length + r)];
           kv = appendKv(kv, p.newK, p.newV, p.n, session.dims, all);
           head = [next];
         } else head = [...grown, next];
@@ -258,9 +293,10 @@ export class DiffillEngine implements Engine {
           const ids = [...head, ...draft];
           for (let j = 0; j < masks; j++) ids.push(sp.mask);
           const r = await session.verify(ids, head.length + draft.length, kv);
-          pending = { newK: r.newK, newV: r.newV, n: ids.length, draft };
           // row 0 for the sampler: the prediction after the last decided token
-          return r.logits.subarray((head.length - 1) * V);
+          const rows = r.logits.subarray((head.length - 1) * V);
+          settle(r, ids.length, draft);
+          return rows;
         },
         accept: (m, next) => keep([...Array(m).keys()], next),
         ...(session.positions
@@ -295,8 +331,9 @@ export class DiffillEngine implements Engine {
                   pos[h + n + j] = h + d0 + j;
                 }
                 const r = await session.verifyTree(ids, mask, pos, kv);
-                pending = { newK: r.newK, newV: r.newV, n: N, draft: tree.toks };
-                return r.logits.subarray((h - 1) * V);
+                const rows = r.logits.subarray((h - 1) * V);
+                settle(r, N, tree.toks);
+                return rows;
               },
               acceptPath: (path: readonly number[], next: number) => keep(path, next),
             }
@@ -309,6 +346,7 @@ export class DiffillEngine implements Engine {
         },
         enough,
         context: [...ctx.stable, ...ctx.tail],
+        far,
       };
     };
     return { ctx, prepared, model, verifier };
@@ -323,7 +361,9 @@ export class DiffillEngine implements Engine {
     this.session.resetMax();
     const mode = chooseMode(req.mode, req.prefix, req.suffix);
     const B = this.conf.block_size;
-    const { ctx, prepared, model, verifier } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal);
+    const decoding = req.decoding ?? 'parallel';
+    const verifying = decoding === 'parallel' || decoding === 'sequential';
+    const { ctx, prepared, model, verifier } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal, true, verifying, verifying && decoding === 'parallel' ? (req.lookupFar ?? LOOKUP_FAR) : 0);
     const openLine = req.prefix.slice(req.prefix.lastIndexOf('\n') + 1);
     const maxTokens = req.maxTokens ?? (mode === 'line' ? 48 : mode === 'multiline' ? 4 * B : 3 * B);
     const tok = this.tok;
@@ -331,9 +371,8 @@ export class DiffillEngine implements Engine {
       const t = this.textOf(toks, ctx.heal);
       return cutRepetition(t).cut || (mode === 'multiline' && cutMultiline(t, openLine, req.suffix).cut);
     };
-    const decoding = req.decoding ?? 'parallel';
     const res =
-      decoding === 'parallel' || decoding === 'sequential'
+      verifying
         ? await sampleDraftVerify(tok, verifier(enough), {
             mode,
             maxTokens,

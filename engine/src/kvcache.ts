@@ -16,6 +16,13 @@ export interface Prepared {
   kv: Kv;
   cachedTokens: number;
   newTokens: number;
+  /**
+   * With `defer`: the new context tokens that were *not* run (empty when none), so that the
+   * caller feeds them causally in front of its first pass instead of paying a pass of their own;
+   * it then hands the grown cache (`kv` + exactly these tokens) to `commit`, which stores it.
+   */
+  pending: number[];
+  commit(grown: Kv): void;
 }
 
 export class KvCache {
@@ -34,6 +41,7 @@ export class KvCache {
     startOffset: number,
     session: ModelSession,
     extend: (ids: readonly number[], past: Kv) => Promise<Kv> = (i, p) => session.extend(i, p),
+    defer = 0,
   ): Promise<Prepared> {
     const e = this.entries.get(key);
     let kv: Kv = session.emptyKv();
@@ -44,12 +52,32 @@ export class KvCache {
     }
     if (common === ids.length && e && common === e.ids.length) {
       this.touch(key, e);
-      return { kv, cachedTokens: common, newTokens: 0 };
+      return { kv, cachedTokens: common, newTokens: 0, pending: [], commit: () => undefined };
     }
-    const grown = await extend(ids.slice(common), kv);
-    const entry = { ids: ids.slice(), kv: grown, startOffset };
-    this.touch(key, entry);
-    return { kv: grown, cachedTokens: common, newTokens: ids.length - common };
+    const fresh = ids.slice(common);
+    const store = (grown: Kv) => {
+      if (grown.length !== ids.length) throw new Error(`KV cache for ${ids.length} tokens expected, got ${grown.length}`);
+      this.touch(key, { ids: ids.slice(), kv: grown, startOffset });
+    };
+    if (common > 0 && fresh.length <= defer) {
+      // a few typed tokens: the caller's first pass computes their keys/values exactly (causal);
+      // until it commits, the old entry stays, so a request that never runs a pass loses nothing
+      let done = false;
+      return {
+        kv,
+        cachedTokens: common,
+        newTokens: fresh.length,
+        pending: fresh,
+        commit: (grown) => {
+          if (done) return;
+          done = true;
+          store(grown);
+        },
+      };
+    }
+    const grown = await extend(fresh, kv);
+    store(grown);
+    return { kv: grown, cachedTokens: common, newTokens: fresh.length, pending: [], commit: () => undefined };
   }
 
   evict(key?: string): void {

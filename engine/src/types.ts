@@ -47,6 +47,12 @@ export interface FillRequest {
   /** 'parallel' decoding: drafts copied from the context after a match of at least this many tokens (default 1; 0: off). */
   lookup?: number;
   /**
+   * 'parallel' decoding: characters of the document outside the model's window, each side, that
+   * drafts may also be copied from (default 12000; 0: only the window). Verification keeps the text
+   * identical; only the number of passes changes.
+   */
+  lookupFar?: number;
+  /**
    * 'parallel' decoding, draft trees (models of format 3; DraftVerifyOptions has the details):
    * drafts verified beside the main one in each pass (default 7; 0: one draft per pass), their
    * longest (default 3), the most draft tokens in one pass (default 20), runners-up of the first

@@ -17,7 +17,7 @@ const ids = (s: string) => tok.encodeWhole(s);
  * The causal path predicts `truth[pos]` at position pos (then <eot>); mask slot j of a pass scores
  * `guess(pos of slot j)`. Records every pass's draft.
  */
-function scripted(truth: readonly number[], guess: (pos: number) => number, opts: { context?: number[]; outOfTimeAfter?: number; p?: number } = {}) {
+function scripted(truth: readonly number[], guess: (pos: number) => number, opts: { context?: number[]; far?: number[]; outOfTimeAfter?: number; p?: number } = {}) {
   let pos = 0; // tokens committed so far
   let passes = 0;
   const drafts: number[][] = [];
@@ -46,6 +46,7 @@ function scripted(truth: readonly number[], guess: (pos: number) => number, opts
     },
     outOfTime: () => opts.outOfTimeAfter !== undefined && passes >= opts.outOfTimeAfter,
     context: opts.context ?? [],
+    far: opts.far,
     passes: () => passes,
     drafts,
   };
@@ -277,4 +278,23 @@ test('near the deadline a smaller pass that fits is run instead of stopping', as
   assert.equal(r.steps, 6, 'small passes ran until nothing fitted');
   assert.ok(sizes.slice(2).every((x) => x <= 2), `late passes were small: ${sizes.join(',')}`);
   assert.ok(calls > r.steps, 'smaller plans were tried');
+});
+
+test('copies from the document outside the window: used only when the window has no match', async () => {
+  const line = ids('total = count + 1\n');
+  const far = [...ids('def f(count):\n    '), ...line, tok.special.pad];
+  const window = ids('    ');
+  const noWindowMatch = await sampleDraftVerify(tok, scripted(line.slice(0, -1), () => ids('@')[0], { context: window, far }), { ...base, mode: 'line', lookup: 1 });
+  assert.deepEqual(noWindowMatch.tokens, line.slice(0, -1));
+  assert.ok(noWindowMatch.steps <= 2, `${noWindowMatch.steps} passes with the far copy`);
+  const without = await sampleDraftVerify(tok, scripted(line.slice(0, -1), () => ids('@')[0], { context: window }), { ...base, mode: 'line', lookup: 1 });
+  assert.equal(without.steps, line.length, 'no copy anywhere: one token per pass');
+  // the window's own match wins over the far one, even when the far one is right
+  const other = ids('total = other\n');
+  const m = scripted(line.slice(0, -1), () => ids('@')[0], { context: [...ids('x\n'), ...other, ...ids('    ')], far });
+  const r = await sampleDraftVerify(tok, m, { ...base, mode: 'line', lookup: 1 });
+  assert.deepEqual(r.tokens, line.slice(0, -1));
+  const fromWindow = lookupDrafts([...ids('x\n'), ...other, ...ids('    ')], 16, 1, tok).map((c) => c.toks.join(','));
+  assert.ok(m.drafts[0].length > 0 && fromWindow.some((c) => c.startsWith(m.drafts[0].join(','))), 'first draft copied from the window');
+  assert.notDeepEqual(m.drafts[0].slice(0, 3), line.slice(0, 3), 'not the far copy');
 });

@@ -79,6 +79,30 @@ test('KV cache: typing reuses the cache and gives the same result as a fresh com
   assert.ok(c.maxdiff < 0.5 && c.agree >= 0.75, `cached vs fresh: ${JSON.stringify(c)}`);
 });
 
+test('KV cache: a few typed tokens ride in the first pass (no pass of their own) and then sit in the document cache', { skip }, async () => {
+  engine.evict();
+  await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'dfr' });
+  // a new word and an operator: new stable tokens, few enough to be deferred
+  const typed = PREFIX + 'shards[i] + ';
+  const r = await engine.fill({ prefix: typed, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'dfr' });
+  assert.ok(r.newTokens >= 1 && r.newTokens <= 8, `new ${r.newTokens}`);
+  assert.equal(r.forwards, r.steps, 'every forward pass was a decoding pass: no separate extension');
+  // the first pass's keys/values of the typed tokens were committed: the same context is all cached
+  const again = await engine.fill({ prefix: typed, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'dfr' });
+  assert.equal(again.newTokens, 0);
+  assert.equal(again.cachedTokens, r.cachedTokens + r.newTokens);
+  // and they are the right keys/values: the same text as a fresh computation of that context
+  engine.evict('dfr');
+  const fresh = await engine.fill({ prefix: typed, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'dfr' });
+  assert.equal(fresh.cachedTokens, 0);
+  assert.equal(again.text, r.text);
+  assert.equal(fresh.text, r.text);
+  // a block-sampler decoding (no verifier) still extends first
+  await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'dfr2' });
+  const d = await engine.fill({ prefix: typed, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'dfr2', decoding: 'diffusion' });
+  assert.ok(d.newTokens >= 1 && d.forwards > d.steps, `diffusion: ${d.forwards} forwards, ${d.steps} steps`);
+});
+
 test('KV cache: an edit above the cursor recomputes from the edit on; logits match a fresh computation', { skip }, async () => {
   engine.evict();
   const V = engine.tok.vocabSize;

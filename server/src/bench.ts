@@ -194,7 +194,7 @@ export async function runBench(args: string[]): Promise<number> {
 
   // decoding options for tuning runs (engine defaults otherwise): --branches B --tree-nodes T --masks M --mask-root end|root|auto
   const tuning: Partial<FillRequest> = {};
-  for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len']] as const) {
+  for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len'], ['lookupFar', 'lookup-far']] as const) {
     if (args.includes(`--${name}`)) tuning[k] = flag(args, name, 0);
   }
   const mr = args.indexOf('--mask-root');
