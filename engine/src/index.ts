@@ -69,6 +69,8 @@ const HEAD_MAX = 8;
 const DEFER_MAX = 8;
 /** Characters of the document beyond the model's window, each side, that drafts may copy from. */
 const LOOKUP_FAR = 12000;
+/** Characters of those not yet tokenized that one fill may tokenize (the rest waits for later fills). */
+const FAR_ENCODE_CHARS = 3000;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
@@ -245,18 +247,48 @@ export class DiffillEngine implements Engine {
      * tokens not yet in the cache (`head`, ending with the last one) are fed again with each pass:
      * appending to the cache copies all of it, so it is done only once `head` grows past HEAD_MAX.
      */
-    // the document around the window, for drafts copied from it: the far suffix, then the far
-    // prefix (lookups prefer later, nearer occurrences), a special token between them and the window
-    const far: number[] = [];
-    if (farChars > 0) {
+    // the document around the window, for drafts copied from it (only when the window has no
+    // match): the far suffix, then the far prefix (lookups prefer later, nearer occurrences), a
+    // special token between parts. Built once per fill, on demand; lines not yet in the
+    // tokenizer's line cache are encoded up to FAR_ENCODE_CHARS per fill (a fresh document's far
+    // text would otherwise cost its first fill ~80 ms) and are skipped beyond that, so that the
+    // far text joins the cache over a few keystrokes.
+    let farToks: number[] | undefined;
+    const far = (): readonly number[] => {
+      if (farToks) return farToks;
+      farToks = [];
+      if (farChars <= 0) return farToks;
       const after = suffix.slice(ctx.suffixEnd, ctx.suffixEnd + farChars);
       const before = prefix.slice(Math.max(0, ctx.startOffset - farChars), ctx.startOffset);
       // whole lines only (cut lines would tokenize differently and miss the line cache)
       const a = ctx.suffixEnd + farChars < suffix.length ? after.slice(0, after.lastIndexOf('\n') + 1) : after;
       const b = ctx.startOffset > farChars ? before.slice(before.indexOf('\n') + 1) : before;
-      if (a.length > 0) far.push(...this.tok.encode(a), sp.pad);
-      if (b.length > 0) far.push(...this.tok.encode(b), sp.pad);
-    }
+      let budget = FAR_ENCODE_CHARS;
+      for (const part of [a, b]) {
+        if (part.length === 0) continue;
+        let gap = false;
+        for (let at = 0; at < part.length; ) {
+          const nl = part.indexOf('\n', at);
+          const end = nl < 0 ? part.length : nl + 1;
+          const line = part.slice(at, end);
+          at = end;
+          let ids = this.tok.cachedLine(line);
+          if (!ids && budget >= line.length) {
+            budget -= line.length;
+            ids = this.tok.encodeLine(line);
+          }
+          if (!ids) {
+            if (!gap) farToks.push(sp.pad);
+            gap = true;
+            continue;
+          }
+          gap = false;
+          for (const t of ids) farToks.push(t);
+        }
+        farToks.push(sp.pad);
+      }
+      return farToks;
+    };
     const verifier = (enough?: (toks: readonly number[]) => boolean): VerifyModel => {
       let kv = base;
       // deferred context tokens (prepared.pending) go first: causal, so the first pass computes

@@ -108,6 +108,11 @@ export class CodeTokenizer {
     return ids;
   }
 
+  /** Tokens of one line if it is already in the line cache (no BPE work), else undefined. */
+  cachedLine(line: string): number[] | undefined {
+    return this.lineCache.get(line);
+  }
+
   /** Tokens of any text, line by line (identical to encoding it whole). */
   encode(text: string): number[] {
     const out: number[] = [];

@@ -46,7 +46,7 @@ function scripted(truth: readonly number[], guess: (pos: number) => number, opts
     },
     outOfTime: () => opts.outOfTimeAfter !== undefined && passes >= opts.outOfTimeAfter,
     context: opts.context ?? [],
-    far: opts.far,
+    far: opts.far ? () => opts.far as number[] : undefined,
     passes: () => passes,
     drafts,
   };
