@@ -242,11 +242,6 @@ export class DiffillEngine implements Engine {
         enough,
       };
     };
-    /**
-     * A fresh draft-and-verify model starting right after the context (draftVerify.ts). Decided
-     * tokens not yet in the cache (`head`, ending with the last one) are fed again with each pass:
-     * appending to the cache copies all of it, so it is done only once `head` grows past HEAD_MAX.
-     */
     // the document around the window, for drafts copied from it (only when the window has no
     // match): the far suffix, then the far prefix (lookups prefer later, nearer occurrences), a
     // special token between parts. Built once per fill, on demand; lines not yet in the
@@ -289,6 +284,11 @@ export class DiffillEngine implements Engine {
       }
       return farToks;
     };
+    /**
+     * A fresh draft-and-verify model starting right after the context (draftVerify.ts). Decided
+     * tokens not yet in the cache (`head`, ending with the last one) are fed again with each pass:
+     * appending to the cache copies all of it, so it is done only once `head` grows past HEAD_MAX.
+     */
     const verifier = (enough?: (toks: readonly number[]) => boolean): VerifyModel => {
       let kv = base;
       // deferred context tokens (prepared.pending) go first: causal, so the first pass computes

@@ -104,7 +104,10 @@ export class CodeTokenizer {
         if (--n <= 0) break;
       }
     }
-    this.lineCache.set(line, ids);
+    // a copy of the key: a slice of a document would keep that whole version of it alive in V8
+    // (unless the round trip changes it: a lone surrogate)
+    const copy = line.length > 12 ? Buffer.from(line, 'utf8').toString('utf8') : line;
+    this.lineCache.set(copy === line ? copy : line, ids);
     return ids;
   }
 

@@ -38,3 +38,23 @@ test('shipped tokenizer: round trip, newline isolation, specials by id only', { 
     assert.ok(i < 0 || i === b.length - 1, 'a newline only ends a token');
   }
 });
+
+test('line cache: a cached line does not keep the document version it was cut from alive', () => {
+  const v8 = require('node:v8') as typeof import('node:v8');
+  const vm = require('node:vm') as typeof import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const tok = byteTokenizer();
+  const base = fs.readFileSync(path.join(__dirname, '..', 'src', 'index.ts'), 'utf8');
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  // 2,000 versions of a ~20 kB document, each one's open line (a slice of it) tokenized and cached
+  for (let v = 0; v < 2000; v++) {
+    const doc = `${base}\n// version ${v} ${'x'.repeat(v % 50)}\n`;
+    tok.encodeLine(doc.slice(doc.length - 30 - (v % 7)));
+  }
+  gc();
+  const mb = (process.memoryUsage().heapUsed - h0) / 1e6;
+  // holding the versions would take 2,000 x 20 kB = 40 MB; the lines alone are well under 2 MB
+  assert.ok(mb < 10, `heap grew ${mb.toFixed(1)} MB`);
+});
