@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Deadline } from './budget';
-import { buildContext } from './context';
+import { buildContext, farContext } from './context';
 import { KvCache } from './kvcache';
 import { sampleBlocks } from './sampler';
 import { appendKv, type Kv, ModelSession } from './session';
@@ -242,48 +242,10 @@ export class DiffillEngine implements Engine {
         enough,
       };
     };
-    // the document around the window, for drafts copied from it (only when the window has no
-    // match): the far suffix, then the far prefix (lookups prefer later, nearer occurrences), a
-    // special token between parts. Built once per fill, on demand; lines not yet in the
-    // tokenizer's line cache are encoded up to FAR_ENCODE_CHARS per fill (a fresh document's far
-    // text would otherwise cost its first fill ~80 ms) and are skipped beyond that, so that the
-    // far text joins the cache over a few keystrokes.
+    // the document around the window, for drafts copied from it when the window has no match
+    // (built once per fill, on demand)
     let farToks: number[] | undefined;
-    const far = (): readonly number[] => {
-      if (farToks) return farToks;
-      farToks = [];
-      if (farChars <= 0) return farToks;
-      const after = suffix.slice(ctx.suffixEnd, ctx.suffixEnd + farChars);
-      const before = prefix.slice(Math.max(0, ctx.startOffset - farChars), ctx.startOffset);
-      // whole lines only (cut lines would tokenize differently and miss the line cache)
-      const a = ctx.suffixEnd + farChars < suffix.length ? after.slice(0, after.lastIndexOf('\n') + 1) : after;
-      const b = ctx.startOffset > farChars ? before.slice(before.indexOf('\n') + 1) : before;
-      let budget = FAR_ENCODE_CHARS;
-      for (const part of [a, b]) {
-        if (part.length === 0) continue;
-        let gap = false;
-        for (let at = 0; at < part.length; ) {
-          const nl = part.indexOf('\n', at);
-          const end = nl < 0 ? part.length : nl + 1;
-          const line = part.slice(at, end);
-          at = end;
-          let ids = this.tok.cachedLine(line);
-          if (!ids && budget >= line.length) {
-            budget -= line.length;
-            ids = this.tok.encodeLine(line);
-          }
-          if (!ids) {
-            if (!gap) farToks.push(sp.pad);
-            gap = true;
-            continue;
-          }
-          gap = false;
-          for (const t of ids) farToks.push(t);
-        }
-        farToks.push(sp.pad);
-      }
-      return farToks;
-    };
+    const far = (): readonly number[] => (farToks ??= farContext(this.tok, prefix, suffix, ctx, farChars, FAR_ENCODE_CHARS));
     /**
      * A fresh draft-and-verify model starting right after the context (draftVerify.ts). Decided
      * tokens not yet in the cache (`head`, ending with the last one) are fed again with each pass:
