@@ -32,6 +32,10 @@ def test_licences():
     assert not licence_of(HEAD + stanza("*", "Expat") + stanza("vendor/*", "LGPL-2.1+"))[1]
     assert not licence_of(HEAD + stanza("*", "Expat or GPL-2+"))[1]
     assert not licence_of(HEAD + stanza("*", "ZPL-2.1"))[1]
+    for loose in ("MIT-style", "MIT-like", "BSD-style", "BSD-like", "BSD-2-Clause-alike", "BSD-4-clause"):
+        assert not licence_of(HEAD + stanza("*", loose))[1], loose
+    for exact in ("MIT", "BSD-3", "BSD-2-Clause", "BSD", "Apache-2", "ISC"):
+        assert licence_of(HEAD + stanza("*", exact))[1], exact
     # free-text copyright files are not read
     assert licence_of("This package was debianized by ...\nLicense: MIT\n") == (["free-text"], False)
     # a file with only debian/* stanzas names no upstream licence
