@@ -104,8 +104,9 @@ export class CodeTokenizer {
         if (--n <= 0) break;
       }
     }
-    // a copy of the key: a slice of a document would keep that whole version of it alive in V8
-    // (unless the round trip changes it: a lone surrogate)
+    // the key is a copy: a slice of a document would keep that whole version of it alive in V8
+    // (short strings are copied by V8 itself; a lone surrogate does not survive the round trip, so
+    // such a line keeps its original key)
     const copy = line.length > 12 ? Buffer.from(line, 'utf8').toString('utf8') : line;
     this.lineCache.set(copy === line ? copy : line, ids);
     return ids;
