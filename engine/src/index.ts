@@ -56,10 +56,13 @@ const MAX_DRAFT = 12;
  * a pass, their longest, and the most draft tokens in a pass. A pass costs ~0.19 ms more per token
  * (4.8 ms for 1, 10.9 for 33 on 2 cores), so the side drafts are short: their later tokens are
  * rarely accepted (session 5: `node scripts/eval-tasks.mjs --decodings parallel+branch-len=...`).
+ * Session 11's bench sweep (`node dist/cli.js bench --json --branch-len L --tree-nodes T`) found
+ * 5 and 32 the cheapest point at 3x fewer forwards than one per step: 4.50 per completion against
+ * 4.68 for 3 and 20, 4.63 for 3 and 28–36, 4.80 for 4 and 20, the same exact match throughout.
  */
 const BRANCHES = 7;
-const BRANCH_LEN = 3;
-const TREE_NODES = 20;
+const BRANCH_LEN = 5;
+const TREE_NODES = 32;
 /** Decided tokens fed again with each draft-and-verify pass before they are appended to the cache. */
 const HEAD_MAX = 8;
 /**

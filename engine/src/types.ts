@@ -55,7 +55,7 @@ export interface FillRequest {
   /**
    * 'parallel' decoding, draft trees (models of format 3; DraftVerifyOptions has the details):
    * drafts verified beside the main one in each pass (default 7; 0: one draft per pass), their
-   * longest (default 3), the most draft tokens in one pass (default 20), runners-up of the first
+   * longest (default 5), the most draft tokens in one pass (default 32), runners-up of the first
    * mask slot among them (default 3), and where the mask slots go (default 'root': after the
    * decided tokens).
    */

@@ -152,7 +152,7 @@ async function exactMatch(engine: Engine, sp: Spot[], show = false, tuning: Part
     for (const decoding of ['parallel', 'sequential'] as const) {
       const r = await engine.fill({ prefix, suffix, mode: 'line', decoding, budgetMs: 60_000, cacheKey, ...(decoding === 'parallel' ? tuning : {}) });
       const ok = r.text.trimEnd() === s.line.trimEnd();
-      if (show) process.stderr.write(`${decoding} ${ok ? 'HIT ' : 'miss'} ${s.file.name}\n  want ${JSON.stringify(s.line)}\n  got  ${JSON.stringify(r.text)}\n`);
+      if (show) process.stderr.write(`${decoding} ${ok ? 'HIT ' : 'miss'} ${s.file.name}\n  want ${JSON.stringify(s.line)}\n  got  ${JSON.stringify(r.text)} (${r.forwards} forwards)\n`);
       const side = sides[decoding];
       side.hits += ok ? 1 : 0;
       side.forwards += r.forwards;
