@@ -171,7 +171,7 @@ export async function runBench(args: string[]): Promise<number> {
   const budgetMs = flag(args, 'budget', 150);
   const keyMs = flag(args, 'key-ms', 60);
   const nType = flag(args, 'typing-lines', 8);
-  const nEm = flag(args, 'em-lines', 40);
+  const nEm = flag(args, 'em-lines', 320);
   const threads = flag(args, 'threads', 0);
   const mi = args.indexOf('--model');
   const resolved = resolveModelDir(mi >= 0 ? args[mi + 1] : '', defaultModelsRoot());
