@@ -192,9 +192,9 @@ export async function runBench(args: string[]): Promise<number> {
   const coldMs = performance.now() - tc;
   const coldTokens = cold.newTokens + cold.cachedTokens;
 
-  // decoding options for tuning runs (engine defaults otherwise): --branches B --tree-nodes T --masks M --mask-root end|root|auto
+  // decoding options for tuning runs (engine defaults otherwise): --branches B --tree-nodes T --masks M --branch-len L --max-draft K --lookup N --lookup-far C --alternatives A --mask-root end|root|auto
   const tuning: Partial<FillRequest> = {};
-  for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len'], ['lookupFar', 'lookup-far']] as const) {
+  for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len'], ['lookupFar', 'lookup-far'], ['maxDraft', 'max-draft'], ['lookup', 'lookup']] as const) {
     if (args.includes(`--${name}`)) tuning[k] = flag(args, name, 0);
   }
   const mr = args.indexOf('--mask-root');
