@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Plans the staging of corpora that do not fit one device call beside the tree (64 MiB in all):
+# splits the given files into parts under training/ckpt/stage/ (git-ignored), then packs the parts
+# into as few calls as fit and prints, per call, what to carry and what to run. The last call
+# reassembles every file on the GPU machine at its own path, so `run.sh` finds it there.
+#   bash training/device/stage_parts.sh FILE [FILE ...]
+# e.g. bash training/device/stage_parts.sh training/data/py_deb_train.jsonl.xz \
+#        training/data/js_train.jsonl.xz training/data/js_val.jsonl.xz
+# Every call after the first must come within 30 s of the one before (the machine keeps /root
+# only while warm); check `warm: true` in each reply.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ $# -gt 0 ] || { echo "usage: stage_parts.sh FILE [FILE ...]" >&2; exit 2; }
+PART=${PART:-12M}
+STAGE=training/ckpt/stage
+limit=$(( 64 * 1024 * 1024 - 512 * 1024 ))   # keep half a MiB of room
+tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{s+=$1} END {print s+0}')
+room=$(( limit - tree ))
+[ "$room" -gt 0 ] || { echo "the tree alone is over the limit" >&2; exit 1; }
+rm -rf "$STAGE" && mkdir -p "$STAGE"
+parts=()
+for f in "$@"; do
+  [ -f "$f" ] || { echo "missing: $f" >&2; exit 2; }
+  b=$(basename "$f")
+  split -b "$PART" -d "$f" "$STAGE/$b.part"
+  for p in "$STAGE/$b".part*; do parts+=("$p"); done
+done
+# pack the parts into calls, in order
+calls=()
+cur="" used=0
+for p in "${parts[@]}"; do
+  s=$(stat -c %s "$p")
+  [ "$s" -le "$room" ] || { echo "a part is bigger than a call's room: lower PART" >&2; exit 1; }
+  if [ $(( used + s )) -gt "$room" ]; then calls+=("$cur"); cur="" used=0; fi
+  cur="$cur $p" used=$(( used + s ))
+done
+[ -n "$cur" ] && calls+=("$cur")
+n=${#calls[@]}
+awk -v t="$tree" 'BEGIN { printf "tree %.2f MiB; ", t / 1048576 }'
+echo "$n calls:"
+for i in "${!calls[@]}"; do
+  c=$(echo ${calls[$i]})
+  json=$(printf '"%s", ' $c); json="[${json%, }]"
+  sz=$(du -cb $c | tail -1 | cut -f1)
+  echo
+  awk -v a="$sz" -v t="$tree" -v k=$(( i + 1 )) 'BEGIN { printf "call %d: carry %.2f MiB (%.2f MiB with the tree)\n", k, a / 1048576, (a + t) / 1048576 }'
+  echo "  carry: $json"
+  if [ "$i" -lt $(( n - 1 )) ]; then
+    echo "  command: mkdir -p /root/stage && cp $c /root/stage/"
+  else
+    cmd="mkdir -p /root/stage && cp $c /root/stage/"
+    for f in "$@"; do cmd="$cmd && mkdir -p $(dirname "$f") && cat /root/stage/$(basename "$f").part* > $f"; done
+    echo "  command: $cmd && <the run.sh chain command>"
+  fi
+done
