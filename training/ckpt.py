@@ -79,6 +79,10 @@ def _from_onnx(path):
             sc = inits[node.input[2]].reshape(N, -1).astype(np.float32)
             w = (b.reshape(N, -1, bs) * sc[:, :, None]).reshape(N, -1)[:, :K]
             state[name] = torch.from_numpy(w.copy())  # [out, in] as nn.Linear keeps it
+        # weights left unquantised (export.py --float-matmuls): "cast/<param name>" of an fp16 [in, out]
+        elif node.op_type == "Cast" and node.name.startswith("cast/") and node.name != "cast/head":
+            w = inits[node.input[0]].astype(np.float32).T
+            state[node.name[5:]] = torch.from_numpy(w.copy())
     q = inits["emb_q"].astype(np.float32)
     s = inits["emb_scale"].astype(np.float32)
     V, d = q.shape

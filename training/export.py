@@ -136,11 +136,14 @@ def export_onnx(em, path):
                       output_names=["logits", "new_k", "new_v"], dynamic_axes=axes, do_constant_folding=True, **kw)
 
 
-def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=None, fp32_match=None):
+def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=None, fp32_match=None,
+                   float_match=None):
     """Replace MatMul nodes whose weight is one of ours with 8-bit MatMulNBits (block QB).
     accuracy_level 4 = int8 activations (fast on CPU), 1 = fp32 compute on dequantised weights (exact
     but slower); the output head can take its own level (it decides the top-1 token), and weights whose
-    parameter name matches the regular expression `fp32_match` take level 1."""
+    parameter name matches the regular expression `fp32_match` take level 1. Weights whose name
+    matches `float_match` ("head" names the output head) are not quantised: stored fp16, cast to
+    fp32 once when ONNX Runtime loads the graph (constant folding), a plain MatMul."""
     import re
     QB_ = block or QB
     import onnx
@@ -156,6 +159,16 @@ def to_matmulnbits(model_proto, names, accuracy=4, head_accuracy=None, block=Non
             pname = names.get(wname, "head" if wname == "w_head" else None)
             if pname is None:
                 new_nodes.append(node)
+                continue
+            if float_match and re.search(float_match, pname):
+                W16 = numpy_helper.to_array(inits[wname]).astype(np.float16)
+                hn = wname + "_f16"
+                g.initializer.append(numpy_helper.from_array(W16, hn))
+                drop.add(wname)
+                new_nodes.append(helper.make_node("Cast", [hn], [wname + "_f32"], to=onnx.TensorProto.FLOAT,
+                                                  name="cast/" + pname))
+                new_nodes.append(helper.make_node("MatMul", [node.input[0], wname + "_f32"], list(node.output),
+                                                  name="f/" + pname))
                 continue
             W = numpy_helper.to_array(inits[wname]).astype(np.float32)  # [K, N]
             K, Nn = W.shape
@@ -262,6 +275,9 @@ def main():
                     help="regular expression: weights whose parameter name matches compute at accuracy_level 1; "
                          "default: the feed-forward down projections, whose int8 activations cost the most "
                          "top-1 agreement (MODEL_CARD.md, Quantisation fidelity); '' = int8 compute everywhere")
+    ap.add_argument("--float-matmuls", default="",
+                    help="regular expression: weights whose parameter name matches stay unquantised "
+                         "(fp16 in the file, fp32 compute); 'head' = the output head; '' = none")
     ap.add_argument("--qblock", type=int, default=32, help="weights per quantisation scale")
     ap.add_argument("--fidelity-n", type=int, default=96, help="held-out windows in the fidelity check (32 slots each)")
     ap.add_argument("--fidelity", default="ort", choices=["ort", "skip"],
@@ -282,7 +298,8 @@ def main():
     import onnx
     mp = onnx.load(fp32)
     names = dict(em.names)
-    to_matmulnbits(mp, names, a.accuracy, a.head_accuracy or None, a.qblock, a.fp32_matmuls or None)
+    to_matmulnbits(mp, names, a.accuracy, a.head_accuracy or None, a.qblock, a.fp32_matmuls or None,
+                   a.float_matmuls or None)
     rename_initializers(mp, names)
     q8 = os.path.join(out_dir, "model.onnx")
     onnx.save(mp, q8)
@@ -310,7 +327,8 @@ def main():
         "layout": "<suf> suffix <pre> prefix <mid> middle <eot>",
         "quantization": {"matmul": f"MatMulNBits bits=8 block={a.qblock} symmetric accuracy_level={a.accuracy}"
                                    + (f" (output head: accuracy_level={a.head_accuracy})" if a.head_accuracy else "")
-                                   + (f" (weights matching '{a.fp32_matmuls}': accuracy_level=1)" if a.fp32_matmuls else ""),
+                                   + (f" (weights matching '{a.fp32_matmuls}': accuracy_level=1)" if a.fp32_matmuls else "")
+                                   + (f" (weights matching '{a.float_matmuls}': not quantised, fp16 stored, fp32 compute)" if a.float_matmuls else ""),
                          "embedding": f"int8, one fp32 scale per {QB} values"},
         "fidelity": {"top1_agreement_vs_fp32": round(agree, 4), "max_abs_logit_diff": round(maxdiff, 3),
                      "check": f"{a.fidelity_n} held-out windows, 320 context + 32-token block half masked, ORT CPU vs PyTorch fp32"},

@@ -35,7 +35,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 PKG_LIST = os.path.join(HERE, "js_packages.txt")
 MANIFEST = os.path.join(HERE, "MANIFEST_js.json")
 DATA = os.path.join(ROOT, "training", "data")
-CACHE = os.path.join(DATA, "npm-cache")
+CACHE = os.environ.get("DIFFILL_NPM_CACHE") or os.path.join(DATA, "npm-cache")
 OUT_TRAIN = os.path.join(DATA, "js_train.jsonl.xz")
 OUT_VAL = os.path.join(DATA, "js_val.jsonl.xz")
 
@@ -45,8 +45,8 @@ JS_EXT = (".js", ".jsx", ".mjs", ".cjs")
 MIN_BYTES, MAX_BYTES = 200, 200 * 1024
 MAX_LINE, MAX_AVG_LINE = 300, 100
 PER_PKG_CAP = 3_000_000          # bytes of text kept per package
-TOTAL_CAP = 330_000_000          # bytes of text kept in total
-XZ_LIMIT = 40 * 1024 * 1024      # both files together
+TOTAL_CAP = 520_000_000          # bytes of text kept in total
+XZ_LIMIT = 64 * 1024 * 1024      # both files together (staged in parts: stage_parts.sh)
 # Directory names that hold bundles / down-levelled builds rather than source.
 BAD_DIRS = {"dist", "bundle", "bundles", "_bundles", "umd", "esm5", "es5", "fesm5", "fesm2015",
             "fesm2020", "fesm2022", "min", "cdn", "browser-dist", "prebuilt"}
