@@ -5,6 +5,9 @@
 #                                           (setsid, survives between calls while the machine is warm),
 #                                           then collect until ~WAIT seconds into the call
 #   collect                                 wait, then bring back the compact checkpoint + logs in $OUT
+#   dump                                    wait for the trainer (train.py) to exit, then bring back its
+#                                           last weights in fp16 (dump_w16.sh) + logs, without waiting
+#                                           for the device-side export (export locally, --fidelity skip)
 #   finish NAME                             wait for the run to end (it evaluates itself), export ONNX,
 #                                           bring back models/NAME + logs
 #   chain NAME -- PHASE MIN [args] -- PHASE MIN [args] ...
@@ -115,5 +118,19 @@ finish)
   (cd /root/models && tar cf - "$NAME" | split -b 15M -d - "$OUT/model.tar.part")
   ls -la "$OUT"
   ;;
-*) echo "usage: run.sh start|collect|finish"; exit 2 ;;
+dump)
+  # pgrep's pattern lives in this file, not on a command line, so it never matches the caller
+  # itself (session 13 lost its last device minutes to `while pgrep -f training/train.py` typed
+  # into the device command, which matched its own shell).
+  while pgrep -f "python3 training/train.py" >/dev/null && [ $(( $(date +%s) - T0 )) -lt "$WAIT" ]; do sleep 3; done
+  if pgrep -f "python3 training/train.py" >/dev/null; then echo "still training: collecting instead"; pack_ckpt; exit 0; fi
+  tail -30 /root/train.log
+  rm -f "$OUT"/compact.pt.part* "$OUT"/tokenizer.json "$OUT"/stats.json   # a call returns <= 8 files
+  CK="$CK" OUT="$OUT" bash training/device/dump_w16.sh
+  cp "$CK/log.jsonl" "$OUT/" 2>/dev/null
+  [ -f "$CK/eval_tasks.jsonl" ] && gzip -9 -n -c "$CK/eval_tasks.jsonl" > "$OUT/eval_tasks.jsonl.gz"
+  tail -c 100000 /root/train.log > "$OUT/train.log"
+  ls -la "$OUT"
+  ;;
+*) echo "usage: run.sh start|chain|collect|dump|finish"; exit 2 ;;
 esac
