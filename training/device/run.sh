@@ -119,11 +119,11 @@ finish)
   ls -la "$OUT"
   ;;
 dump)
-  # pgrep's pattern lives in this file, not on a command line, so it never matches the caller
-  # itself (session 13 lost its last device minutes to `while pgrep -f training/train.py` typed
-  # into the device command, which matched its own shell).
-  while pgrep -f "python3 training/train.py" >/dev/null && [ $(( $(date +%s) - T0 )) -lt "$WAIT" ]; do sleep 3; done
-  if pgrep -f "python3 training/train.py" >/dev/null; then echo "still training: collecting instead"; pack_ckpt; exit 0; fi
+  # the bracketed pattern never matches a command line that quotes it (pgrep -f matches itself
+  # otherwise: session 13 lost its last device minutes to `while pgrep -f training/train.py` typed
+  # into the device command, which matched its own shell); it matches torchrun ranks too.
+  while pgrep -f "[t]raining/train[.]py --phase" >/dev/null && [ $(( $(date +%s) - T0 )) -lt "$WAIT" ]; do sleep 3; done
+  if pgrep -f "[t]raining/train[.]py --phase" >/dev/null; then echo "still training: collecting instead"; pack_ckpt; exit 0; fi
   tail -30 /root/train.log
   rm -f "$OUT"/compact.pt.part* "$OUT"/tokenizer.json "$OUT"/stats.json   # a call returns <= 8 files
   CK="$CK" OUT="$OUT" bash training/device/dump_w16.sh
