@@ -168,6 +168,16 @@ def module_key(path):
     return "/".join(parts + [stem])
 
 
+def top_package_json(members):
+    """The package's own package.json: the shallowest one in the tarball."""
+    return min((m.name for m in members if m.name.endswith("package.json")),
+               key=lambda p: p.count("/"), default=None)
+
+
+def read_json_member(tf, name):
+    return json.loads(tf.extractfile(name).read().decode("utf-8-sig"))
+
+
 def process_tarball(args):
     """Return (meta, kept_files, drop_counter). Runs in a worker process."""
     spec, tgz = args
@@ -179,13 +189,12 @@ def process_tarball(args):
         return {"spec": spec, "error": f"bad tarball: {e!r}"}, [], drops
     if not members:
         return {"spec": spec, "error": "empty tarball"}, [], drops
-    top = min((m.name for m in members if m.name.endswith("package.json")),
-              key=lambda p: p.count("/"), default=None)
+    top = top_package_json(members)
     if top is None:
         return {"spec": spec, "error": "no package.json"}, [], drops
     prefix = top[: -len("package.json")]
     try:
-        pj = json.loads(tf.extractfile(top).read().decode("utf-8-sig"))
+        pj = read_json_member(tf, top)
     except Exception as e:  # noqa: BLE001
         return {"spec": spec, "error": f"bad package.json: {e!r}"}, [], drops
     meta = {"spec": spec, "name": pj.get("name", spec), "version": pj.get("version", "?"),

@@ -33,15 +33,13 @@ SKIP = re.compile(r"^@types/|^@esbuild/|^@rollup/rollup-|^@swc/core-|^@next/swc-
 
 
 def package_json(path):
+    """The package.json that build_js_corpus.py reads (the shallowest), or None."""
     try:
         with tarfile.open(path, "r:gz") as tf:
-            for m in tf.getmembers():
-                parts = m.name.split("/")
-                if len(parts) == 2 and parts[1] == "package.json" and m.isfile():
-                    return json.load(tf.extractfile(m))
+            top = B.top_package_json([m for m in tf.getmembers() if m.isfile()])
+            return B.read_json_member(tf, top) if top else None
     except Exception:  # noqa: BLE001 - a broken tarball just contributes nothing
         return None
-    return None
 
 
 def main():
