@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+
+// scripts/compare-evals.mjs decides whether a trained model replaces the shipped one: its counts
+// and its McNemar p-value must be right.
+const root = path.join(__dirname, '..', '..', 'scripts', 'compare-evals.mjs');
+
+function run(tasks: object[], a: object[], b: object[]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffill-cmp-'));
+  const w = (name: string, rows: object[]) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return p;
+  };
+  const r = spawnSync(process.execPath, [root, w('tasks.jsonl', tasks), w('a.jsonl', a), w('b.jsonl', b), '--json'], { encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return r;
+}
+
+describe('compare-evals', () => {
+  const tasks = Array.from({ length: 10 }, (_, i) => ({ task_id: `py/line/${i}`, lang: 'py', kind: 'line', target: `x = ${i}` }));
+  test('counts the tasks only one model gets right and tests them paired', () => {
+    // A is right on 0..3, B on 0..3 and 4..9: B alone wins 6 tasks, A alone none
+    const a = tasks.map((t, i) => ({ task_id: t.task_id, completion: i < 4 ? `${t.target}  \nmore` : 'y = 1' }));
+    const b = tasks.map((t) => ({ task_id: t.task_id, completion: t.target }));
+    const r = run(tasks, a, b);
+    assert.equal(r.status, 0, r.stderr);
+    const row = JSON.parse(r.stdout).rows[0];
+    assert.equal(row.cell, 'py/line');
+    assert.equal(row.n, 10);
+    assert.equal(row.em_a, 40);
+    assert.equal(row.em_b, 100);
+    assert.equal(row.only_a, 0);
+    assert.equal(row.only_b, 6);
+    assert.ok(Math.abs(row.diff - 60) < 1e-9);
+    // exact two-sided sign test of 6 against 0: 2 / 2^6
+    assert.ok(Math.abs(row.p - 0.03125) < 1e-12, String(row.p));
+  });
+  test('identical outputs differ by nothing, p = 1', () => {
+    const a = tasks.map((t) => ({ task_id: t.task_id, completion: 'nope' }));
+    const row = JSON.parse(run(tasks, a, a).stdout).rows[0];
+    assert.equal(row.diff, 0);
+    assert.equal(row.p, 1);
+  });
+  test('files with no task in common are an error, not an empty table', () => {
+    const r = run(tasks, [{ task_id: 'other', completion: '' }], [{ task_id: 'other', completion: '' }]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no task/);
+  });
+});
