@@ -9,14 +9,16 @@ import { describe, test } from 'node:test';
 // and its McNemar p-value must be right.
 const root = path.join(__dirname, '..', '..', 'scripts', 'compare-evals.mjs');
 
-function run(tasks: object[], a: object[], b: object[]) {
+function run(tasks: object[], a: object[], b: object[], ...more: object[][]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffill-cmp-'));
-  const w = (name: string, rows: object[]) => {
-    const p = path.join(dir, name);
+  let k = 0;
+  const w = (rows: object[]) => {
+    const p = path.join(dir, `${k++}.jsonl`);
     fs.writeFileSync(p, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     return p;
   };
-  const r = spawnSync(process.execPath, [root, w('tasks.jsonl', tasks), w('a.jsonl', a), w('b.jsonl', b), '--json'], { encoding: 'utf8' });
+  const files = [tasks, a, b, ...more].map(w);
+  const r = spawnSync(process.execPath, [root, ...files, '--json'], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
   return r;
 }
@@ -45,6 +47,27 @@ describe('compare-evals', () => {
     const row = JSON.parse(run(tasks, a, a).stdout).rows[0];
     assert.equal(row.diff, 0);
     assert.equal(row.p, 1);
+  });
+  test('several task sets pool per cell and across languages, ids read per set', () => {
+    const js = tasks.map((t) => ({ ...t, lang: 'js' }));
+    // set 1 (py): B alone right on 2 tasks; set 2 (js, the same ids): A alone right on 3
+    const a1 = tasks.map((t) => ({ task_id: t.task_id, completion: 'no' }));
+    const b1 = tasks.map((t, i) => ({ task_id: t.task_id, completion: i < 2 ? t.target : 'no' }));
+    const a2 = js.map((t, i) => ({ task_id: t.task_id, completion: i < 3 ? t.target : 'no' }));
+    const b2 = js.map((t) => ({ task_id: t.task_id, completion: 'no' }));
+    const r = run(tasks, a1, b1, js, a2, b2);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = Object.fromEntries(JSON.parse(r.stdout).rows.map((x: { cell: string }) => [x.cell, x]));
+    assert.equal(rows['py/line'].only_b, 2);
+    assert.equal(rows['js/line'].only_a, 3);
+    assert.equal(rows['all/line'].n, 20);
+    assert.equal(rows['all/line'].only_a, 3);
+    assert.equal(rows['all/line'].only_b, 2);
+  });
+  test('a count of files that is not a multiple of three is a usage error', () => {
+    const r = spawnSync(process.execPath, [root, 'a', 'b'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /usage/);
   });
   test('files with no task in common are an error, not an empty table', () => {
     const r = run(tasks, [{ task_id: 'other', completion: '' }], [{ task_id: 'other', completion: '' }]);
