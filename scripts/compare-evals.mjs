@@ -9,7 +9,7 @@
 // A.jsonl and B.jsonl are `dist/cli.js infill --jsonl ... --out` files (eval-tasks.mjs leaves them
 // in its temporary folder and prints the path): one {"task_id", "completion"} per line.
 import * as fs from 'node:fs';
-import { readTasks } from './tasks-file.mjs';
+import { normalise as norm, readTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -20,10 +20,6 @@ if (pos.length === 0 || pos.length % 3 !== 0) {
 }
 const triples = [];
 for (let i = 0; i < pos.length; i += 3) triples.push(pos.slice(i, i + 3));
-
-// the same normalisation as eval-tasks.mjs: a line task is judged on its first line, trailing space ignored
-const norm = (s, kind) =>
-  kind === 'multi' ? s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, '')).join('\n') : s.split('\n')[0].replace(/\s+$/, '');
 
 function readCompletions(p) {
   const m = new Map();

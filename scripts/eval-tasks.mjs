@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { modelTasks, readTasks } from './tasks-file.mjs';
+import { modelTasks, normalise as norm, readTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -47,9 +47,6 @@ for (const t of readTasks(tasksPath)) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffill-eval-'));
 const inPath = path.join(tmp, 'tasks.jsonl');
 fs.writeFileSync(inPath, tasks.map((t) => JSON.stringify({ task_id: t.task_id, prefix: t.prefix, suffix: t.suffix, mode: t.mode })).join('\n') + '\n');
-
-const norm = (s, kind) =>
-  kind === 'multi' ? s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, '')).join('\n') : s.split('\n')[0].replace(/\s+$/, '');
 
 const results = {};
 // a decoding may carry CLI options: `parallel+branches=0+tree-nodes=32` runs `--decoding parallel --branches 0 --tree-nodes 32`

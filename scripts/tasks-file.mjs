@@ -1,6 +1,8 @@
 // Held-out task files (training/eval.py --tasks-out): JSON lines, plain or gzipped.
 //   readTasks(path)        the tasks of a .jsonl or .jsonl.gz file
 //   modelTasks(modelDir)   the path of models/<name>/eval_tasks.jsonl(.gz), or undefined
+//   normalise(text, kind)  what exact match compares: a line task's first line, a multi-line task's
+//                          lines, trailing whitespace dropped
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -20,4 +22,8 @@ export function modelTasks(modelDir) {
     if (fs.existsSync(p)) return p;
   }
   return undefined;
+}
+
+export function normalise(s, kind) {
+  return kind === 'multi' ? s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, '')).join('\n') : s.split('\n')[0].replace(/\s+$/, '');
 }
