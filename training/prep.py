@@ -5,6 +5,8 @@ metadata names a permissive licence (training/corpus/py_licences.py; `--py-licen
 package, as sessions 1-3 trained), split into train/validation by top-level package. TypeScript/JavaScript: `training/data/js_{train,val}.jsonl.xz`,
 built here from npm packages by `training/corpus/build_js_corpus.py` and carried to the device.
 `--py-extra FILE`: more Python for training only (Debian packages, training/corpus/build_deb_py_corpus.py).
+`--js-extra FILE`: more TS/JS for training only (Debian source packages,
+training/corpus/build_debsrc_js_corpus.py).
 
 The tokenizer is trained once (byte-level BPE, 8k, a piece ends at every newline) and then frozen:
 `training/tokenizer.json` is committed and reused by every later run, so checkpoints stay valid.
@@ -76,6 +78,25 @@ def js_docs(path):
     return out
 
 
+def js_extra(paths, seen):
+    """Records of the --js-extra files (training/corpus/build_debsrc_js_corpus.py) for js_train:
+    never a package the npm split puts in validation, never a file the npm corpus already holds."""
+    out = []
+    for path in paths:
+        n0 = len(out)
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                name = r["pkg"].rsplit("@", 1)[0] if "@" in r["pkg"][1:] else r["pkg"]
+                h = hashlib.sha1(r["text"].encode()).digest()
+                if int(hashlib.sha1(name.encode()).hexdigest(), 16) % 20 == 0 or h in seen:
+                    continue
+                seen.add(h)
+                out.append((r["pkg"], r["text"]))
+        print(f"js extra: {len(out) - n0} files from {path}", flush=True)
+    return out
+
+
 def py_extra(paths, seen):
     """Texts of the --py-extra files for training: never a validation package's (is_val of the
     top-level module, as the site-packages split), never a file the site-packages already hold."""
@@ -130,6 +151,9 @@ def main():
     ap.add_argument("--py-extra", action="append", default=[],
                     help="more Python for py_train only: a jsonl.xz of {top, text} records "
                          "(training/corpus/build_deb_py_corpus.py); repeatable")
+    ap.add_argument("--js-extra", action="append", default=[],
+                    help="more TS/JS for js_train only: a jsonl.xz of js_train records "
+                         "(training/corpus/build_debsrc_js_corpus.py); repeatable")
     ap.add_argument("--py-licence", choices=["permissive", "all"], default="permissive",
                     help="permissive: only packages whose dist-info names a permissive licence "
                          "(training/corpus/py_licences.py); all: every package (sessions 1-3)")
@@ -144,6 +168,7 @@ def main():
     py = python_docs(licences)
     extra = py_extra(a.py_extra, {hashlib.sha1(t.encode()).digest() for _, t in py})
     js_tr, js_va = js_docs(os.path.join(a.js, "js_train.jsonl.xz")), js_docs(os.path.join(a.js, "js_val.jsonl.xz"))
+    js_tr += js_extra(a.js_extra, {hashlib.sha1(t.encode()).digest() for _, t in js_tr + js_va})
     print(f"python files {len(py)}  js train {len(js_tr)} val {len(js_va)}  ({time.time()-t0:.0f}s)", flush=True)
     from tokenizers import Tokenizer
     if os.path.exists(a.tokenizer):
@@ -171,6 +196,7 @@ def main():
     stats["py_val_packages"] = sorted({p for p, _ in py if is_val(p)})
     stats["py_licence"] = a.py_licence
     stats["py_extra"] = {"files": a.py_extra, "docs": len(extra)}
+    stats["js_extra"] = {"files": a.js_extra}
     stats["py_packages"] = len({p for p, _ in py})
     json.dump(stats, open(os.path.join(a.out, "stats.json"), "w"), indent=1)
     print(f"prep done in {time.time()-t0:.0f}s")

@@ -183,7 +183,7 @@ def process_tarball(args):
     spec, tgz = args
     drops = Counter()
     try:
-        tf = tarfile.open(tgz, "r:gz")
+        tf = tarfile.open(tgz, "r:*")
         members = [m for m in tf.getmembers() if m.isfile()]
     except Exception as e:  # noqa: BLE001
         return {"spec": spec, "error": f"bad tarball: {e!r}"}, [], drops

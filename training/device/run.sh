@@ -16,7 +16,8 @@
 #                                           collect until WAIT; `finish NAME` then brings the model back
 # Env: WAIT (seconds into the call at which to stop collecting; default 540), CK (checkpoint folder on
 #      the GPU machine; default /root/ckpt; use another one per model size), PY_EXTRA (a Python
-#      corpus file for prep.py --py-extra, staged on the machine by an earlier call).
+#      corpus file for prep.py --py-extra, staged on the machine by an earlier call), JS_EXTRA (the
+#      same for prep.py --js-extra: the Debian-source TS/JS corpus).
 set -u
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
 T0=$(date +%s)
@@ -39,7 +40,7 @@ pack_ckpt() {
 prep_data() {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
   if [ ! -f "$DATA/stats.json" ]; then
-    python3 training/prep.py --out "$DATA" ${PY_EXTRA:+--py-extra "$PY_EXTRA"} 2>&1 | tee "$OUT/prep.log" || exit 1
+    python3 training/prep.py --out "$DATA" ${PY_EXTRA:+--py-extra "$PY_EXTRA"} ${JS_EXTRA:+--js-extra "$JS_EXTRA"} 2>&1 | tee "$OUT/prep.log" || exit 1
     cp training/tokenizer.json "$OUT/tokenizer.json"
     cp "$DATA/stats.json" "$OUT/stats.json"
   fi
