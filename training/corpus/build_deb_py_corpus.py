@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """More Python for training, from Debian's `python3-*` packages (the only Python registry here).
 
-    python3 training/corpus/build_deb_py_corpus.py [--max-mb 450] [--jobs 4] [--offline]
+    python3 training/corpus/build_deb_py_corpus.py [--max-mb 800] [--jobs 4] [--offline]
 
 The Python corpus is otherwise the GPU machine's own site-packages (prep.py). This adds packages
 that machine does not have:
@@ -145,7 +145,7 @@ def read_deb(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--max-mb", type=float, default=450, help="text kept, MB (xz 9e: ~0.14 of it)")
+    ap.add_argument("--max-mb", type=float, default=800, help="text kept, MB (xz 9e: ~0.14 of it)")
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--offline", action="store_true", help="only the .deb files already in the cache")
     a = ap.parse_args()
