@@ -154,6 +154,8 @@ def main():
     ap.add_argument("--js-extra", action="append", default=[],
                     help="more TS/JS for js_train only: a jsonl.xz of js_train records "
                          "(training/corpus/build_debsrc_js_corpus.py); repeatable")
+    ap.add_argument("--val-only", action="store_true",
+                    help="write only the validation shards (enough for eval.py --tasks-only)")
     ap.add_argument("--py-licence", choices=["permissive", "all"], default="permissive",
                     help="permissive: only packages whose dist-info names a permissive licence "
                          "(training/corpus/py_licences.py); all: every package (sessions 1-3)")
@@ -188,6 +190,8 @@ def main():
         "js_val": [t for _, t in js_va],
     }
     for name, texts in parts.items():
+        if a.val_only and not name.endswith("_val"):
+            continue
         if texts:
             n = write_shard(tok, texts, os.path.join(a.out, name))
             stats[name] = {"files": len(texts), "chars": sum(map(len, texts)), "tokens": n}
