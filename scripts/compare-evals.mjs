@@ -2,20 +2,21 @@
 // each, the tasks only one of them gets right, the paired standard error of the difference and
 // an exact two-sided McNemar (sign) test. Two models scored on the same 1,000 tasks are far more
 // alike than two samples, so the paired error is much smaller than a cell's own (~1.3 points).
-//   node scripts/compare-evals.mjs TASKS.jsonl[.gz] A.jsonl B.jsonl [TASKS2 A2 B2 ...] [--json]
+//   node scripts/compare-evals.mjs TASKS.jsonl[.gz] A.jsonl[.gz] B.jsonl[.gz] [TASKS2 A2 B2 ...] [--json]
 // With several (tasks, A, B) triples, the cells of every triple are pooled (task ids are read per
 // triple, so two sets may reuse ids). A row `all/<kind>` pools both languages: `all/line` is the
 // figure of the replacement rule in training/README.md.
 // A.jsonl and B.jsonl are `dist/cli.js infill --jsonl ... --out` files (eval-tasks.mjs leaves them
 // in its temporary folder and prints the path): one {"task_id", "completion"} per line.
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { normalise as norm, readTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const pos = args.filter((a) => !a.startsWith('--'));
 if (pos.length === 0 || pos.length % 3 !== 0) {
-  console.error('usage: node scripts/compare-evals.mjs TASKS.jsonl[.gz] A.jsonl B.jsonl [TASKS2 A2 B2 ...] [--json]');
+  console.error('usage: node scripts/compare-evals.mjs TASKS.jsonl[.gz] A.jsonl[.gz] B.jsonl[.gz] [TASKS2 A2 B2 ...] [--json]');
   process.exit(2);
 }
 const triples = [];
@@ -23,7 +24,8 @@ for (let i = 0; i < pos.length; i += 3) triples.push(pos.slice(i, i + 3));
 
 function readCompletions(p) {
   const m = new Map();
-  for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
+  const raw = fs.readFileSync(p);
+  for (const line of (p.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8').split('\n')) {
     if (!line.trim()) continue;
     const r = JSON.parse(line);
     m.set(r.task_id, r.completion ?? '');

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { describe, test } from 'node:test';
 
 // scripts/compare-evals.mjs decides whether a trained model replaces the shipped one: its counts
@@ -41,6 +42,26 @@ describe('compare-evals', () => {
     assert.ok(Math.abs(row.diff - 60) < 1e-9);
     // exact two-sided sign test of 6 against 0: 2 / 2^6
     assert.ok(Math.abs(row.p - 0.03125) < 1e-12, String(row.p));
+  });
+  test('reads gzipped completion files (the committed outputs of the shipped model)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffill-cmp-gz-'));
+    try {
+      const rows = (xs: object[]) => xs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+      const t = path.join(dir, 'tasks.jsonl');
+      fs.writeFileSync(t, rows(tasks));
+      const a = path.join(dir, 'a.jsonl.gz');
+      fs.writeFileSync(a, zlib.gzipSync(rows(tasks.map((x, i) => ({ task_id: x.task_id, completion: i < 1 ? x.target : 'no' })))));
+      const b = path.join(dir, 'b.jsonl');
+      fs.writeFileSync(b, rows(tasks.map((x, i) => ({ task_id: x.task_id, completion: i < 3 ? x.target : 'no' }))));
+      const r = spawnSync(process.execPath, [root, t, a, b, '--json'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const row = JSON.parse(r.stdout).rows[0];
+      assert.equal(row.em_a, 10);
+      assert.equal(row.em_b, 30);
+      assert.equal(row.only_b, 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
   test('identical outputs differ by nothing, p = 1', () => {
     const a = tasks.map((t) => ({ task_id: t.task_id, completion: 'nope' }));
