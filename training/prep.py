@@ -78,41 +78,41 @@ def js_docs(path):
     return out
 
 
-def js_extra(paths, seen):
-    """Records of the --js-extra files (training/corpus/build_debsrc_js_corpus.py) for js_train:
-    never a package the npm split puts in validation, never a file the npm corpus already holds."""
+def _extra(paths, seen, drop, label):
+    """The records of jsonl.xz files whose text is new (not in `seen`, which grows) and that `drop`
+    does not reject, in file order."""
     out = []
     for path in paths:
         n0 = len(out)
         with lzma.open(path, "rt", encoding="utf-8") as f:
             for line in f:
                 r = json.loads(line)
-                name = r["pkg"].rsplit("@", 1)[0] if "@" in r["pkg"][1:] else r["pkg"]
                 h = hashlib.sha1(r["text"].encode()).digest()
-                if int(hashlib.sha1(name.encode()).hexdigest(), 16) % 20 == 0 or h in seen:
+                if h in seen or drop(r):
                     continue
                 seen.add(h)
-                out.append((r["pkg"], r["text"]))
-        print(f"js extra: {len(out) - n0} files from {path}", flush=True)
+                out.append(r)
+        print(f"{label} extra: {len(out) - n0} files from {path}", flush=True)
     return out
+
+
+def _npm_val(pkg):
+    """The npm split of a `name@version` record (build_js_corpus.split_of)."""
+    name = pkg.rsplit("@", 1)[0] if "@" in pkg[1:] else pkg
+    return int(hashlib.sha1(name.encode()).hexdigest(), 16) % 20 == 0
+
+
+def js_extra(paths, seen):
+    """(pkg, text) of the --js-extra files (training/corpus/build_debsrc_js_corpus.py) for js_train:
+    never a package the npm split puts in validation, never a file the npm corpus already holds."""
+    return [(r["pkg"], r["text"]) for r in _extra(paths, seen, lambda r: _npm_val(r["pkg"]), "js")]
 
 
 def py_extra(paths, seen):
     """Texts of the --py-extra files for training: never a validation package's (is_val of the
     top-level module, as the site-packages split), never a file the site-packages already hold."""
-    out = []
-    for path in paths:
-        n0 = len(out)
-        with lzma.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                h = hashlib.sha1(r["text"].encode()).digest()
-                if is_val(r["top"]) or h in seen or any(e in r.get("path", "").lower() for e in EXCLUDE):
-                    continue
-                seen.add(h)
-                out.append(r["text"])
-        print(f"py extra: {len(out) - n0} files from {path}", flush=True)
-    return out
+    drop = lambda r: is_val(r["top"]) or any(e in r.get("path", "").lower() for e in EXCLUDE)  # noqa: E731
+    return [r["text"] for r in _extra(paths, seen, drop, "py")]
 
 
 def train_tokenizer(texts, path, vocab=8192):
