@@ -222,9 +222,7 @@ def main():
                       f"{entry['files']} files {pkg_bytes / 1e6:.2f} MB (total {total / 1e6:.1f} MB)", flush=True)
 
     out.sort(key=lambda r: (r["src"], r["pkg"], r["path"]))
-    with lzma.open(OUT, "wt", encoding="utf-8", preset=9 | lzma.PRESET_EXTREME) as f:
-        for r in out:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    B.write_jsonl_xz(OUT, out)
     lang = Counter(r["lang"] for r in out)
     raw = sum(len(r["text"].encode()) for r in out)
     manifest = {
@@ -240,11 +238,7 @@ def main():
         "fetch_failed": failed,
         "tarballs": dict(sorted(packages.items())),
     }
-    with open(MANIFEST, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
-    print(json.dumps(manifest["totals"], indent=1))
-    print(json.dumps(manifest["dropped_files_by_reason"], indent=1))
+    B.write_manifest(MANIFEST, manifest)
     if os.path.getsize(OUT) > XZ_LIMIT:
         sys.exit(f"ERROR: {OUT} is over {XZ_LIMIT >> 20} MiB; lower --max-mb")
 
