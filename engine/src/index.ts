@@ -119,23 +119,34 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
     { threads: opts.threads, executionProviders: opts.executionProviders, cpuMemArena: (opts as { cpuMemArena?: boolean }).cpuMemArena },
   );
   const engine = new DiffillEngine(tok, session, conf, opts, 0);
-  if (opts.warmup !== false) {
+  const warmup = opts.warmup === false || opts.warmup === 'off' ? 'off' : opts.warmup === 'wait' ? 'wait' : 'background';
+  if (warmup !== 'off') {
     progress(0.8, 'warming up');
-    // a context of the usual size, so that ONNX Runtime has planned and allocated for it before
-    // the first real request (the first fill of a fresh document is then as fast as later ones)
-    const lines: string[] = [];
-    for (let i = 0; lines.join('').length < engine.maxContext * 3; i++) lines.push(`    value_${i} = compute(value_${i - 1}, ${i})\n`);
-    await engine.fill({ prefix: `def warm_up():\n${lines.join('')}    return`, suffix: '\n', mode: 'line', budgetMs: 2000, cacheKey: '\0warmup' });
-    engine.evict('\0warmup');
+    const warm = engine.startWarmup();
+    if (warmup === 'wait') await warm;
   }
   engine.setLoadMs(performance.now() - t0);
   progress(1, 'ready');
   return engine;
 }
 
+/** A prefix of about `chars` characters of plain Python, the warm-up fill's context. */
+export function warmupPrefix(chars: number): string {
+  const lines: string[] = [];
+  let n = 0;
+  for (let i = 0; n < chars; i++) {
+    const line = `    value_${i} = compute(value_${i - 1}, ${i})\n`;
+    lines.push(line);
+    n += line.length;
+  }
+  return `def warm_up():\n${lines.join('')}    return`;
+}
+
 export class DiffillEngine implements Engine {
   private readonly cache: KvCache;
   private queue: Promise<unknown> = Promise.resolve();
+  private warm: Promise<number | undefined> = Promise.resolve(undefined);
+  private readonly warmAbort = new AbortController();
   private _info: EngineInfo;
   readonly maxContext: number;
   private readonly lineBlock: number;
@@ -174,11 +185,43 @@ export class DiffillEngine implements Engine {
     return this.session.forwards;
   }
 
+  /**
+   * Queues the warm-up fill (a full context, so that ONNX Runtime has planned and allocated for it)
+   * ahead of whatever comes next; resolves with its time in ms. Called once, by loadEngine.
+   */
+  startWarmup(): Promise<number | undefined> {
+    this.warm = this.serial(async () => {
+      const t = performance.now();
+      try {
+        await this.fillNow({
+          prefix: warmupPrefix(this.maxContext * 3),
+          suffix: '\n',
+          mode: 'line',
+          budgetMs: 2000,
+          cacheKey: '\0warmup',
+          signal: this.warmAbort.signal,
+        });
+      } finally {
+        this.cache.evict('\0warmup');
+      }
+      const ms = performance.now() - t;
+      this._info = { ...this._info, warmupMs: ms };
+      return ms;
+    });
+    this.warm.catch(() => undefined); // a failure is reported by whenWarm(), and met again by requests
+    return this.warm;
+  }
+
+  whenWarm(): Promise<number | undefined> {
+    return this.warm;
+  }
+
   evict(cacheKey?: string): void {
     this.cache.evict(cacheKey);
   }
 
   async dispose(): Promise<void> {
+    this.warmAbort.abort(); // a warm-up still running stops within one step
     this.cache.evict();
     await this.queue.catch(() => undefined);
     await this.session.dispose();

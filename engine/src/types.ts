@@ -92,7 +92,10 @@ export interface EngineInfo {
   modelDir: string;
   params: number;
   blockSize: number;
+  /** Until the engine is ready to serve (tokenizer, ONNX session; the warm-up too when it was awaited). */
   loadMs: number;
+  /** The warm-up fill's own time, once it has run (undefined before, or when it is off). */
+  warmupMs?: number;
   threads: number;
   executionProvider: string;
 }
@@ -104,8 +107,14 @@ export interface EngineOptions {
   threads?: number;
   /** Context budget in tokens (suffix + prefix). */
   maxContextTokens?: number;
-  /** Run a warm-up forward after load (default true). */
-  warmup?: boolean;
+  /**
+   * A warm-up fill on a context of the usual size, so that ONNX Runtime has planned and allocated
+   * for it before the first real request (the first fill of a fresh document is then as fast as
+   * later ones). 'background' (the default, or true): loadEngine resolves once the session is
+   * created, and the warm-up runs first in the engine's queue (requests made meanwhile wait for it);
+   * 'wait': loadEngine resolves after it; 'off' (or false): none.
+   */
+  warmup?: boolean | 'background' | 'wait' | 'off';
   /** ONNX Runtime execution providers to try before 'cpu' (e.g. 'coreml', 'dml', 'cuda'). */
   executionProviders?: string[];
   /** Block size of single-line fills (default 16; the model was trained on blocks of 8-32). */
@@ -178,5 +187,10 @@ export interface Engine {
   refactor(req: RefactorRequest): Promise<RefactorResult>;
   /** Forget the KV cache of one key (document closed) or of all. */
   evict(cacheKey?: string): void;
+  /**
+   * Resolves once the warm-up has run (at once when there is none) with its time in ms; rejects
+   * when it failed (the engine still serves: the error is the one a request would meet too).
+   */
+  whenWarm?(): Promise<number | undefined>;
   dispose(): Promise<void>;
 }

@@ -21,6 +21,7 @@ const SUFFIX = FILE.slice(FILE.indexOf('\n', CUT + 40));
 
 before(async () => {
   if (dir) engine = (await loadEngine({ modelDir: dir, threads: 2 })) as DiffillEngine;
+  await engine?.whenWarm(); // stepLogits opens the session outside the engine's queue
 });
 after(async () => {
   await engine?.dispose();

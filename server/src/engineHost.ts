@@ -247,6 +247,14 @@ export class EngineHost {
           `(${(i.params / 1e6).toFixed(1)} M params, block ${i.blockSize}, ${i.threads} threads, ${i.executionProvider})`,
       );
       this.set(gen, { phase: 'ready', model: i.modelName });
+      engine.whenWarm?.().then(
+        (ms) => {
+          if (ms !== undefined && gen === this.generation) this.log.info(`model ${i.modelName} warmed up in ${ms.toFixed(0)} ms`);
+        },
+        (err) => {
+          if (gen === this.generation) this.log.warn(`warm-up of ${i.modelName} failed: ${describeError(err)}`);
+        },
+      );
     } catch (err) {
       if (gen !== this.generation) return;
       await this.swap(gen, undefined);
