@@ -12,6 +12,7 @@ import { buildContext, farContext } from './context';
 import { KvCache } from './kvcache';
 import { sampleBlocks } from './sampler';
 import { appendKv, type Kv, ModelSession } from './session';
+import { sampleBeam } from './beam';
 import { type DraftTree, sampleDraftVerify, type VerifyModel } from './draftVerify';
 import { chooseMode, cutMultiline, cutRepetition } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
@@ -402,7 +403,7 @@ export class DiffillEngine implements Engine {
     const mode = chooseMode(req.mode, req.prefix, req.suffix);
     const B = this.conf.block_size;
     const decoding = req.decoding ?? 'parallel';
-    const verifying = decoding === 'parallel' || decoding === 'sequential';
+    const verifying = decoding === 'parallel' || decoding === 'sequential' || decoding === 'beam';
     const { ctx, prepared, model, verifier } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal, true, verifying, verifying && decoding === 'parallel' ? (req.lookupFar ?? LOOKUP_FAR) : 0);
     const openLine = req.prefix.slice(req.prefix.lastIndexOf('\n') + 1);
     const maxTokens = req.maxTokens ?? (mode === 'line' ? 48 : mode === 'multiline' ? 4 * B : 3 * B);
@@ -412,7 +413,9 @@ export class DiffillEngine implements Engine {
       return cutRepetition(t).cut || (mode === 'multiline' && cutMultiline(t, openLine, req.suffix).cut);
     };
     const res =
-      verifying
+      decoding === 'beam'
+        ? await sampleBeam(tok, verifier(enough), { mode, maxTokens, heal: ctx.heal, width: req.beamWidth ?? 3 })
+        : verifying
         ? await sampleDraftVerify(tok, verifier(enough), {
             mode,
             maxTokens,

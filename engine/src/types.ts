@@ -18,10 +18,12 @@ export type FillMode =
  * 'parallel' (default): draft and verify, several tokens committed per forward pass, the same text
  * as 'sequential'. 'sequential': one token per forward pass on the model's causal path (the
  * baseline). 'diffusion': confidence-threshold refinement of a masked block; 'diffusion-sequential':
- * the same block refined one slot per step. See engine/src/draftVerify.ts and sampler.ts.
+ * the same block refined one slot per step. 'beam': beam search on the causal path (the most
+ * probable completion among `beamWidth` hypotheses per token, one pass per token; slower). See
+ * engine/src/draftVerify.ts, beam.ts and sampler.ts.
  */
-export type Decoding = 'parallel' | 'sequential' | 'diffusion' | 'diffusion-sequential';
-export const DECODINGS: readonly Decoding[] = ['parallel', 'sequential', 'diffusion', 'diffusion-sequential'];
+export type Decoding = 'parallel' | 'sequential' | 'diffusion' | 'diffusion-sequential' | 'beam';
+export const DECODINGS: readonly Decoding[] = ['parallel', 'sequential', 'diffusion', 'diffusion-sequential', 'beam'];
 
 export interface FillRequest {
   /** Text before the cursor (the engine keeps only the last maxContextTokens worth). */
@@ -39,6 +41,8 @@ export interface FillRequest {
   maxTokens?: number;
   /** How the middle is decoded (default 'parallel'; see Decoding). */
   decoding?: Decoding;
+  /** 'beam' decoding: hypotheses kept per token (default 3, at most 8; 1 is greedy). */
+  beamWidth?: number;
   /** 'diffusion' decoding: confidence threshold for parallel commits (default 0.9). */
   threshold?: number;
   /** 'parallel' decoding: mask slots drafted per pass, and the longest draft verified in one pass. */

@@ -29,7 +29,7 @@ const USAGE = `usage:
   diffill complete FILE LINE:COL [--budget MS] [--model DIR] [--threads N] [--max-context N] [--json] [--verbose]
       Prints the ghost text at LINE:COL (1-based) of FILE, post-processed as in the editor;
       the latency goes to stderr.
-  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--decoding parallel|sequential|diffusion|diffusion-sequential]
+  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--decoding parallel|sequential|diffusion|diffusion-sequential|beam] [--beam-width W]
                  [--threshold P] [--masks M] [--max-draft K] [--lookup N] [--lookup-far CHARS] [--branches B] [--tree-nodes T] [--alternatives A] [--mask-root end|root|auto] [--model DIR] [--threads N] [--max-context N]
       IN holds lines {"task_id","prefix","suffix","mode"} (mode "line" or "span");
       OUT gets {"task_id","completion","steps","ms"} per line. --budget 0 (the default) = no deadline.
@@ -49,7 +49,7 @@ interface Flags {
   switches: Set<string>;
 }
 
-const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len']);
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width']);
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { positional: [], values: new Map(), switches: new Set() };
@@ -198,6 +198,7 @@ async function infill(f: Flags): Promise<number> {
           lookup: numberFlag(f, 'lookup'),
           lookupFar: numberFlag(f, 'lookup-far'),
           branches: numberFlag(f, 'branches'),
+          beamWidth: numberFlag(f, 'beam-width'),
           treeNodes: numberFlag(f, 'tree-nodes'),
           alternatives: numberFlag(f, 'alternatives'),
           branchLen: numberFlag(f, 'branch-len'),
