@@ -117,7 +117,7 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
   const session = await ModelSession.create(
     onnxPath,
     { layers: m.layers, heads: m.heads, headDim: m.d / m.heads, vocab: m.vocab },
-    { threads: opts.threads, executionProviders: opts.executionProviders, cpuMemArena: (opts as { cpuMemArena?: boolean }).cpuMemArena },
+    { threads: opts.threads, executionProviders: opts.executionProviders, cpuMemArena: (opts as { cpuMemArena?: boolean }).cpuMemArena, extendChunk: opts.extendChunk },
   );
   const engine = new DiffillEngine(tok, session, conf, opts, 0);
   const warmup = opts.warmup === false || opts.warmup === 'off' ? 'off' : opts.warmup === 'wait' ? 'wait' : 'background';
@@ -132,6 +132,22 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
 }
 
 /** A prefix of about `chars` characters of plain Python, the warm-up fill's context. */
+/**
+ * Bytes of KV cache the engine keeps for documents, whatever the model's size: a full context's
+ * keys and values take layers x 2 x d x tokens floats (11.8 MB for the 17m at 480 tokens, 14.7 MB
+ * for the 21m), so the number of documents kept follows from it (4 for the 17m, 3 for the 21m).
+ * Session 19 measured the 21m with 4 documents at RSS 295 / 317 MB (goal 300) and with 3 at
+ * 267 / 284 MB; warm p50 45.6 / 48.0 against 49.0 / 51.7 ms (`node dist/cli.js bench --json`,
+ * README "Measured numbers").
+ */
+export const KV_CACHE_BUDGET_BYTES = 48 * 1024 * 1024;
+
+/** Documents whose KV cache is kept by default: as many full contexts as fit KV_CACHE_BUDGET_BYTES, 2 to 4. */
+export function defaultCacheEntries(model: { layers: number; d: number }, contextTokens: number): number {
+  const perEntry = model.layers * 2 * model.d * contextTokens * 4;
+  return Math.max(2, Math.min(4, Math.floor(KV_CACHE_BUDGET_BYTES / perEntry)));
+}
+
 export function warmupPrefix(chars: number): string {
   const lines: string[] = [];
   let n = 0;
@@ -159,9 +175,9 @@ export class DiffillEngine implements Engine {
     opts: EngineOptions,
     loadMs: number,
   ) {
-    this.cache = new KvCache(opts.cacheEntries ?? 4);
     const trained = (conf.max_context ?? TRAINED_POSITIONS) - conf.block_size;
     this.maxContext = Math.max(64, Math.min(opts.maxContextTokens ?? trained, trained));
+    this.cache = new KvCache(opts.cacheEntries ?? defaultCacheEntries(conf.model, this.maxContext));
     this.lineBlock = opts.lineBlockSize ?? 16;
     this._info = {
       modelName: conf.name,

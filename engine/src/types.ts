@@ -123,8 +123,10 @@ export interface EngineOptions {
   executionProviders?: string[];
   /** Block size of single-line fills (default 16; the model was trained on blocks of 8-32). */
   lineBlockSize?: number;
-  /** Documents whose KV cache is kept (default 4). */
+  /** Documents whose KV cache is kept (default: as many full contexts as fit 48 MiB, 2 to 4; index.ts defaultCacheEntries). */
   cacheEntries?: number;
+  /** Longest context extension run as one pass (default 128 tokens; 0: one pass however long). */
+  extendChunk?: number;
   /** Progress while loading: a fraction 0..1 and a message. */
   onProgress?: (fraction: number, message: string) => void;
 }

@@ -178,13 +178,14 @@ export async function runBench(args: string[]): Promise<number> {
   const nEm = flag(args, 'em-lines', 320);
   const threads = flag(args, 'threads', 0);
   const cacheEntries = flag(args, 'cache-entries', 0);
+  const extendChunk = flag(args, 'extend-chunk', -1);
   const mi = args.indexOf('--model');
   const resolved = resolveModelDir(mi >= 0 ? args[mi + 1] : '', defaultModelsRoot());
   if ('error' in resolved) throw new Error(resolved.error);
   const rss0 = process.memoryUsage().rss;
 
   const t0 = performance.now();
-  const engine = await loadEngine({ modelDir: resolved.dir, threads: threads > 0 ? threads : undefined, cacheEntries: cacheEntries > 0 ? cacheEntries : undefined });
+  const engine = await loadEngine({ modelDir: resolved.dir, threads: threads > 0 ? threads : undefined, cacheEntries: cacheEntries > 0 ? cacheEntries : undefined, extendChunk: extendChunk >= 0 ? extendChunk : undefined });
   const loadMs = performance.now() - t0;
 
   const files = benchFiles();
