@@ -17,7 +17,7 @@ Quantisation: every MatMul weight (the tied output head too) becomes an 8-bit Ma
 names (by default the feed-forward down projections), which get level 1 (fp32 compute). The embedding
 table is int8, with one scale per 32 values. Norm weights stay fp32.
 
-Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-17m --out models
+Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-21m --out models
 """
 from __future__ import annotations
 
@@ -263,7 +263,7 @@ def main():
     from ckpt import load_state
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--name", default="diffill-code-17m")
+    ap.add_argument("--name", default="diffill-code-21m")
     ap.add_argument("--out", default="models")
     ap.add_argument("--data", default="/root/data")
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))
