@@ -131,14 +131,13 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
   return engine;
 }
 
-/** A prefix of about `chars` characters of plain Python, the warm-up fill's context. */
 /**
  * Bytes of KV cache the engine keeps for documents, whatever the model's size: a full context's
  * keys and values take layers x 2 x d x tokens floats (11.8 MB for the 17m at 480 tokens, 14.7 MB
  * for the 21m), so the number of documents kept follows from it (4 for the 17m, 3 for the 21m).
  * Session 19 measured the 21m with 4 documents at RSS 295 / 317 MB (goal 300) and with 3 at
- * 267 / 284 MB; warm p50 45.6 / 48.0 against 49.0 / 51.7 ms (`node dist/cli.js bench --json`,
- * README "Measured numbers").
+ * 267 / 284 / 307 MB; warm p50 45.6 / 48.0 against 49.0 / 51.7 / 49.3 ms (`node dist/cli.js bench
+ * --json`, README "Measured numbers").
  */
 export const KV_CACHE_BUDGET_BYTES = 48 * 1024 * 1024;
 
@@ -148,6 +147,7 @@ export function defaultCacheEntries(model: { layers: number; d: number }, contex
   return Math.max(2, Math.min(4, Math.floor(KV_CACHE_BUDGET_BYTES / perEntry)));
 }
 
+/** A prefix of about `chars` characters of plain Python, the warm-up fill's context. */
 export function warmupPrefix(chars: number): string {
   const lines: string[] = [];
   let n = 0;

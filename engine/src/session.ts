@@ -41,8 +41,9 @@ export interface SessionOptions {
  * floats: 13.6 MB at n = 414) and per-layer attention scores in one go; with the server's 4 MiB
  * mmap threshold, the 2-4 MiB ones land in the heap and stay resident after a long first fill
  * (the 21m's bench: RSS 323-339 MB in one pass, 305 in passes of 160, 295 of 128, 287 of 64).
- * Passes of at most 128 tokens keep those buffers smaller (64 cost the 21m 27 % more time per completion). Measured in session 19 on the
- * 21m (`node dist/cli.js bench --json`, README "Measured numbers").
+ * Passes of at most 128 tokens keep those buffers smaller; passes of 64 cost the 21m 27 % more
+ * time per completion. Measured in session 19 (`node dist/cli.js bench --json --extend-chunk N`,
+ * README "Measured numbers").
  */
 export const EXTEND_CHUNK = 128;
 
