@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AbortError } from './abort';
 import { Deadline } from './budget';
 import { buildContext, farContext } from './context';
 import { KvCache } from './kvcache';
@@ -79,12 +80,7 @@ const FAR_ENCODE_CHARS = 3000;
 const TRAINED_POSITIONS = 512;
 
 
-export class AbortError extends Error {
-  constructor() {
-    super('fill cancelled');
-    this.name = 'AbortError';
-  }
-}
+export { AbortError } from './abort';
 
 export function readModelConfig(modelDir: string): ModelConfig {
   const file = path.join(modelDir, 'config.json');
@@ -279,9 +275,10 @@ export class DiffillEngine implements Engine {
     );
     const session = this.session;
     // defer: a few new context tokens ride in front of the verifier's first pass (one pass fewer)
-    const prepared = await this.cache.prepare(key, ctx.stable, ctx.startOffset, session, undefined, defer && ctx.tail.length === 0 ? DEFER_MAX : 0);
+    // a cancelled request stops the extension between passes and keeps what it computed
+    const prepared = await this.cache.prepare(key, ctx.stable, ctx.startOffset, session, defer && ctx.tail.length === 0 ? DEFER_MAX : 0, signal);
     if (signal?.aborted) throw new AbortError();
-    const base: Kv = ctx.tail.length > 0 ? await session.extend(ctx.tail, prepared.kv) : prepared.kv;
+    const base: Kv = ctx.tail.length > 0 ? await session.extend(ctx.tail, prepared.kv, { signal }) : prepared.kv;
     const sp = this.tok.special;
     /** A fresh sampler model starting right after the context (several can share `base`). */
     const model = (enough?: (toks: readonly number[]) => boolean): SamplerModel => {

@@ -34,14 +34,19 @@ export class KvCache {
     return this.entries.get(key)?.startOffset;
   }
 
-  /** A cache for exactly `ids`, built from what is stored under `key`. */
+  /**
+   * A cache for exactly `ids`, built from what is stored under `key`. When `signal` fires during
+   * the extension, it stops between passes with an AbortError, and what it computed stays stored
+   * under `key` (the first tokens of `ids`): the next request, typically the same context plus a
+   * keystroke, goes on from there.
+   */
   async prepare(
     key: string,
     ids: readonly number[],
     startOffset: number,
-    session: ModelSession,
-    extend: (ids: readonly number[], past: Kv) => Promise<Kv> = (i, p) => session.extend(i, p),
+    session: Pick<ModelSession, 'emptyKv' | 'dims' | 'extend'>,
     defer = 0,
+    signal?: AbortSignal,
   ): Promise<Prepared> {
     const e = this.entries.get(key);
     let kv: Kv = session.emptyKv();
@@ -75,7 +80,13 @@ export class KvCache {
         },
       };
     }
-    const grown = await extend(fresh, kv);
+    const grown = await session.extend(fresh, kv, {
+      signal,
+      // each pass's cache is stored at once (the entry for a prefix of ids): a cancelled request keeps it
+      onPass: (partial) => {
+        if (partial.length < ids.length) this.touch(key, { ids: ids.slice(0, partial.length), kv: partial, startOffset });
+      },
+    });
     store(grown);
     return { kv: grown, cachedTokens: common, newTokens: fresh.length, pending: [], commit: () => undefined };
   }

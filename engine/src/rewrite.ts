@@ -6,7 +6,7 @@
  */
 import { Deadline } from './budget';
 import type { DiffillEngine } from './index';
-import { AbortError } from './index';
+import { AbortError } from './abort';
 import { type SamplerModel, sampleBlocks } from './sampler';
 import type { RefactorRequest, RefactorResult } from './types';
 

@@ -6,6 +6,7 @@
  */
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { AbortError } from './abort';
 
 export interface ModelDims {
   layers: number;
@@ -46,6 +47,17 @@ export interface SessionOptions {
  * README "Measured numbers").
  */
 export const EXTEND_CHUNK = 128;
+
+export interface ExtendOptions {
+  /**
+   * Checked between passes: once it fired, the extension stops with an AbortError (a pass that
+   * runs is never cut; the deadline does not stop an extension, since the cache must hold the
+   * whole context).
+   */
+  signal?: AbortSignal;
+  /** Called after every pass with the cache so far (past + the tokens done): a caller keeps it. */
+  onPass?: (grown: Kv) => void;
+}
 
 export class ModelSession {
   readonly threads: number;
@@ -149,17 +161,23 @@ export class ModelSession {
     return out;
   }
 
-  /** Appends `ids` to the context (causal among themselves), in passes of at most `extendChunk` tokens. */
-  async extend(ids: readonly number[], past: Kv): Promise<Kv> {
+  /**
+   * Appends `ids` to the context (causal among themselves), in passes of at most `extendChunk`
+   * tokens. With `signal`, a cancelled request stops between passes (AbortError); `onPass` sees
+   * the cache after each pass, so the work done so far need not be done again.
+   */
+  async extend(ids: readonly number[], past: Kv, opts: ExtendOptions = {}): Promise<Kv> {
     const n = ids.length;
     if (n === 0) return past;
     const t0 = performance.now();
     const c = this.extendChunk > 0 ? this.extendChunk : n;
     let grown = past;
     for (let i = 0; i < n; i += c) {
+      if (opts.signal?.aborted) throw new AbortError();
       const part = ids.slice(i, i + c);
       const out = await this.run(part, part.length, grown, ['new_k', 'new_v']);
       grown = appendKv(grown, out.new_k.data as Float32Array, out.new_v.data as Float32Array, part.length, this.dims);
+      opts.onPass?.(grown);
     }
     const ms = performance.now() - t0;
     // a chunked extension is still one unit that no deadline cuts (the cache must hold the whole
