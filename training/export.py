@@ -35,6 +35,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(__file__))
 from ckpt import load_model, quantize_rows  # noqa: E402
 from data import EOT, MASK, MID, PAD, PRE, SUF  # noqa: E402
+from logit_rows import add_logit_rows  # noqa: E402
 
 QB = 32
 
@@ -239,7 +240,7 @@ def fidelity(model, sess, data, device, n=24, ctx_len=320, B=32, seed=7):
         # step [ctx[-1], block] against that cache
         c = ctx[:-1]
         feeds = {"input_ids": c[None].astype(np.int64), "new_mask": np.tril(np.ones((len(c), len(c)), bool)),
-                 "pos_ids": np.arange(len(c), dtype=np.int64)}
+                 "pos_ids": np.arange(len(c), dtype=np.int64), "logit_rows": np.zeros(0, np.int64)}
         for l in range(L):
             feeds[f"past_k_{l}"] = np.zeros((1, H, Dh, 0), np.float32)
             feeds[f"past_v_{l}"] = np.zeros((1, H, 0, Dh), np.float32)
@@ -247,7 +248,8 @@ def fidelity(model, sess, data, device, n=24, ctx_len=320, B=32, seed=7):
         inp = np.concatenate([ctx[-1:], blk])[None].astype(np.int64)
         m = np.ones((B + 1, B + 1), bool)
         m[0, 1:] = False
-        feeds = {"input_ids": inp, "new_mask": m, "pos_ids": np.arange(B + 1, dtype=np.int64)}
+        feeds = {"input_ids": inp, "new_mask": m, "pos_ids": np.arange(B + 1, dtype=np.int64),
+                 "logit_rows": np.arange(B + 1, dtype=np.int64)}
         for l in range(L):
             feeds[f"past_k_{l}"] = nk[l]
             feeds[f"past_v_{l}"] = nv[l]
@@ -301,6 +303,7 @@ def main():
     to_matmulnbits(mp, names, a.accuracy, a.head_accuracy or None, a.qblock, a.fp32_matmuls or None,
                    a.float_matmuls or None)
     rename_initializers(mp, names)
+    add_logit_rows(mp)  # the head runs on the rows asked for only (training/logit_rows.py)
     q8 = os.path.join(out_dir, "model.onnx")
     onnx.save(mp, q8)
     os.remove(fp32)

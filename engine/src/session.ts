@@ -78,6 +78,12 @@ export class ModelSession {
 
   /** The graph takes `pos_ids` (format 3): a pass may carry a tree of drafts (verifyTree). */
   readonly positions: boolean;
+  /**
+   * The graph takes `logit_rows` (training/logit_rows.py): the head runs on the rows listed only,
+   * so a context extension, which needs keys and values alone, skips it. Graphs without it compute
+   * logits for every row of every pass.
+   */
+  readonly logitRows: boolean;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -89,6 +95,7 @@ export class ModelSession {
     this.threads = threads;
     this.provider = provider;
     this.positions = session.inputNames.includes('pos_ids');
+    this.logitRows = session.inputNames.includes('logit_rows');
   }
 
   static async create(modelPath: string, dims: ModelDims, opts: SessionOptions = {}): Promise<ModelSession> {
@@ -98,17 +105,17 @@ export class ModelSession {
     let lastErr: unknown;
     // Try the requested providers in order, falling back to the CPU one that every build has.
     for (const ep of [...wanted.filter((p) => p !== 'cpu'), 'cpu']) {
+      const options: ort.InferenceSession.SessionOptions = {
+        executionProviders: [ep],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        enableCpuMemArena: opts.cpuMemArena ?? false,
+        enableMemPattern: false,
+      };
       try {
-        const session = await ort.InferenceSession.create(modelPath, {
-          executionProviders: [ep],
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          executionMode: 'sequential',
-          enableCpuMemArena: opts.cpuMemArena ?? false,
-          enableMemPattern: false,
-        });
-        return new ModelSession(session, dims, threads, ep, opts.extendChunk ?? EXTEND_CHUNK);
+        return new ModelSession(await ort.InferenceSession.create(modelPath, options), dims, threads, ep, opts.extendChunk ?? EXTEND_CHUNK);
       } catch (err) {
         lastErr = err;
       }
@@ -121,7 +128,7 @@ export class ModelSession {
     return { k: Array.from({ length: layers }, () => new Float32Array(0)), v: Array.from({ length: layers }, () => new Float32Array(0)), length: 0 };
   }
 
-  private feeds(ids: readonly number[], mask: Uint8Array, past: Kv, pos?: readonly number[]): Record<string, ort.Tensor> {
+  private feeds(ids: readonly number[], mask: Uint8Array, past: Kv, pos: readonly number[] | undefined, logits: boolean): Record<string, ort.Tensor> {
     const n = ids.length;
     const { layers, heads, headDim } = this.dims;
     const P = past.length;
@@ -130,6 +137,11 @@ export class ModelSession {
       const a = new BigInt64Array(n);
       for (let i = 0; i < n; i++) a[i] = BigInt(pos ? pos[i] : i);
       f.pos_ids = new ort.Tensor('int64', a, [n]);
+    }
+    if (this.logitRows) {
+      const r = new BigInt64Array(logits ? n : 0);
+      for (let i = 0; i < r.length; i++) r[i] = BigInt(i);
+      f.logit_rows = new ort.Tensor('int64', r, [r.length]);
     }
     for (let l = 0; l < layers; l++) {
       f[`past_k_${l}`] = new ort.Tensor('float32', past.k[l], [1, heads, headDim, P]);
@@ -155,7 +167,8 @@ export class ModelSession {
   /** One forward pass with an explicit attention mask [n, n] over the new tokens and their positions (offsets after the cache). */
   private async runMasked(ids: readonly number[], mask: Uint8Array, pos: readonly number[] | undefined, past: Kv, outputs: string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
     const t0 = performance.now();
-    const out = await this.session.run(this.feeds(ids, mask, past, pos), outputs);
+    // ONNX Runtime runs every node whatever is fetched: only `logit_rows` spares the head
+    const out = await this.session.run(this.feeds(ids, mask, past, pos, outputs.includes('logits')), outputs);
     this.forwards++;
     this.maxForwardMs = Math.max(this.maxForwardMs, performance.now() - t0);
     return out;
