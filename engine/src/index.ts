@@ -15,7 +15,7 @@ import { sampleBlocks } from './sampler';
 import { appendKv, type Kv, ModelSession } from './session';
 import { sampleBeam } from './beam';
 import { type DraftTree, sampleDraftVerify, type VerifyModel } from './draftVerify';
-import { chooseMode, cutMultiline, cutRepetition } from './stops';
+import { chooseMode, cutMultiline, cutRepetition, unsureLineCut } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
 import type {
   Engine,
@@ -76,6 +76,11 @@ const DEFER_MAX = 8;
 const LOOKUP_FAR = 12000;
 /** Characters of those not yet tokenized that one fill may tokenize (the rest waits for later fills). */
 const FAR_ENCODE_CHARS = 3000;
+/**
+ * Multi-line mode: lines after the first are shown only while every token in them had at least
+ * this probability (stops.ts unsureLineCut; FillRequest.minLineP).
+ */
+export const MIN_LINE_P = 0.2;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
@@ -458,6 +463,7 @@ export class DiffillEngine implements Engine {
       },
     );
     let text = res.healFailed ? '' : this.textOf(res.tokens, ctx.heal);
+    if (mode === 'multiline' && text.includes('\n')) text = this.cutUnsure(text, res.tokens, res.probs, ctx.heal, req.minLineP ?? MIN_LINE_P);
     if (mode === 'multiline') text = cutMultiline(text, openLine, req.suffix).text;
     text = cutRepetition(text).text;
     const tokens = res.tokens.map((t, i) => ({ text: tok.decode([t]), p: res.probs[i] }));
@@ -525,6 +531,22 @@ export class DiffillEngine implements Engine {
   }
 
   /** Text of generated tokens with the healed bytes (already typed) taken off the front. */
+  /** The text cut before its first unsure line after the first (stops.ts unsureLineCut). */
+  private cutUnsure(text: string, tokens: readonly number[], probs: readonly number[], heal: Uint8Array, minP: number): string {
+    const all = this.tok.bytesOf(tokens);
+    const skip = Math.min(heal.length, all.length);
+    const spans: Array<{ start: number; end: number; p: number }> = [];
+    let at = -skip;
+    tokens.forEach((t, i) => {
+      const n = this.tok.bytesOf([t]).length;
+      spans.push({ start: at, end: at + n, p: probs[i] ?? 1 });
+      at += n;
+    });
+    const cut = unsureLineCut(all.subarray(skip), spans, minP);
+    if (cut === undefined) return text;
+    return this.tok.decodeBytes(all.subarray(skip, skip + cut)).replace(/\s+$/, '');
+  }
+
   textOf(tokens: readonly number[], heal: Uint8Array): string {
     const bytes = this.tok.bytesOf(tokens);
     return this.tok.decodeBytes(bytes.subarray(Math.min(heal.length, bytes.length)));

@@ -37,6 +37,12 @@ export interface FillRequest {
   signal?: AbortSignal;
   /** Key of the KV cache to reuse (e.g. the document URI). Different documents use different keys. */
   cacheKey?: string;
+  /**
+   * Multi-line mode: the completion ends before the first line, after the first, that holds a
+   * token the model gave less than this probability (default MIN_LINE_P, 0.2; 0: off; above 1:
+   * the first line only).
+   */
+  minLineP?: number;
   /** Most tokens to generate in total (default depends on mode). */
   maxTokens?: number;
   /** How the middle is decoded (default 'parallel'; see Decoding). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseMode, cutMultiline } from '../src/stops';
+import { chooseMode, cutMultiline, unsureLineCut } from '../src/stops';
 
 test('auto mode: multi-line after a block opener on an empty line, else one line', () => {
   assert.equal(chooseMode('auto', 'def f(x):\n    ', '\n'), 'multiline');
@@ -35,4 +35,35 @@ test('repetition: degenerate runs and repeated lines are cut', () => {
   assert.deepEqual(cutRepetition('    ]\n    ]'), { text: '    ]\n    ]', cut: false }, 'short lines may repeat');
   assert.equal(cutRepetition('# ----------------').cut, false);
   assert.equal(cutRepetition('n = 1000000').cut, false);
+});
+
+test('unsureLineCut: the first line after the first with a token under minP ends the completion', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  // spans laid over the text: one token per piece, each with its probability
+  const spansOf = (pieces: Array<[string, number]>, start = 0) => {
+    let at = start;
+    return pieces.map(([t, p]) => {
+      const s = { start: at, end: at + enc(t).length, p };
+      at = s.end;
+      return s;
+    });
+  };
+  const pieces: Array<[string, number]> = [['a = 1', 0.01], ['\n', 0.9], ['b', 0.9], [' = 2', 0.8], ['\n', 0.9], ['c', 0.1], [' = 3', 0.9]];
+  const text = enc(pieces.map(([t]) => t).join(''));
+  // the unsure first line stays; the cut is the line break before "c = 3"
+  assert.equal(unsureLineCut(text, spansOf(pieces), 0.2), 'a = 1\nb = 2'.length);
+  assert.equal(unsureLineCut(text, spansOf(pieces), 0.05), undefined, 'every later line sure enough');
+  assert.equal(unsureLineCut(text, spansOf(pieces), 0), undefined, '0: off');
+  assert.equal(unsureLineCut(text, spansOf(pieces), 0.85), 'a = 1'.length, 'above the second line: first line only');
+  assert.equal(unsureLineCut(enc('a = 1'), spansOf([['a = 1', 0.01]]), 0.5), undefined, 'one line: nothing to cut');
+  // whitespace-only lines never count, whatever their tokens
+  const blank: Array<[string, number]> = [['x', 0.9], ['\n', 0.9], ['   ', 0.01], ['\n', 0.9], ['y', 0.9]];
+  assert.equal(unsureLineCut(enc('x\n   \ny'), spansOf(blank), 0.5), undefined);
+  // a healed first token starts before the text: its bytes before 0 belong to no line
+  const healed = spansOf([['ab', 0.01], ['\n', 0.9], ['z', 0.3]], -1);
+  assert.equal(unsureLineCut(enc('b\nz'), healed, 0.2), undefined);
+  assert.equal(unsureLineCut(enc('b\nz'), healed, 0.5), 1);
+  // a multi-byte character split over two tokens: the lower probability counts for its line
+  const e = enc('x\né');
+  assert.equal(unsureLineCut(e, [{ start: 0, end: 2, p: 0.9 }, { start: 2, end: 3, p: 0.9 }, { start: 3, end: 4, p: 0.1 }], 0.2), 1);
 });

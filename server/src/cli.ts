@@ -29,10 +29,12 @@ const USAGE = `usage:
   diffill complete FILE LINE:COL [--budget MS] [--model DIR] [--threads N] [--max-context N] [--json] [--verbose]
       Prints the ghost text at LINE:COL (1-based) of FILE, post-processed as in the editor;
       the latency goes to stderr.
-  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--decoding parallel|sequential|diffusion|diffusion-sequential|beam] [--beam-width W]
-                 [--threshold P] [--masks M] [--max-draft K] [--lookup N] [--lookup-far CHARS] [--branches B] [--tree-nodes T] [--alternatives A] [--mask-root end|root|auto] [--model DIR] [--threads N] [--max-context N]
+  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--tokens] [--decoding parallel|sequential|diffusion|diffusion-sequential|beam] [--beam-width W]
+                 [--threshold P] [--masks M] [--max-draft K] [--lookup N] [--lookup-far CHARS] [--branches B] [--tree-nodes T] [--alternatives A] [--mask-root end|root|auto] [--min-line-p P] [--model DIR] [--threads N] [--max-context N]
       IN holds lines {"task_id","prefix","suffix","mode"} (mode "line" or "span");
-      OUT gets {"task_id","completion","steps","ms"} per line. --budget 0 (the default) = no deadline.
+      OUT gets {"task_id","completion","steps","ms"} per line (--tokens: also "raw", the engine's text
+      before post-processing, and "tokens", each generated token's text and probability).
+      --budget 0 (the default) = no deadline.
   diffill infill-span FILE START_LINE:COL END_LINE:COL [--candidates N] [--budget MS] [--model DIR] [--json]
       Regenerates the selection from the text around it; prints the candidates, best first.
   diffill refactor FILE START_LINE:COL END_LINE:COL [--budget MS] [--score-only] [--model DIR] [--json]
@@ -49,7 +51,7 @@ interface Flags {
   switches: Set<string>;
 }
 
-const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width']);
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width', 'min-line-p']);
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { positional: [], values: new Map(), switches: new Set() };
@@ -164,6 +166,7 @@ async function infill(f: Flags): Promise<number> {
   }
   const threshold = numberFlag(f, 'threshold');
   const raw = f.switches.has('raw');
+  const withTokens = f.switches.has('tokens');
   const engine = await openEngine(settings);
   const out = fs.createWriteStream(output);
   let n = 0;
@@ -185,6 +188,8 @@ async function infill(f: Flags): Promise<number> {
       const t0 = performance.now();
       let completion = '';
       let steps = 0;
+      let tokens: Array<{ text: string; p: number }> | undefined;
+      let rawText: string | undefined;
       try {
         const fill = await engine.fill({
           prefix: ctx.prefix,
@@ -203,15 +208,20 @@ async function infill(f: Flags): Promise<number> {
           alternatives: numberFlag(f, 'alternatives'),
           branchLen: numberFlag(f, 'branch-len'),
           maskRoot: f.values.get('mask-root') as 'end' | 'root' | 'auto' | undefined,
+          minLineP: numberFlag(f, 'min-line-p'),
         });
         steps = fill.steps;
         completion = raw ? fill.text : postprocess(fill.text, ctx);
+        if (withTokens) {
+          rawText = fill.text;
+          tokens = fill.tokens.map((t) => ({ text: t.text, p: Math.round(t.p * 1e4) / 1e4 }));
+        }
       } catch (err) {
         console.error(`infill: task ${String(task.task_id)} failed: ${describeError(err)}`);
         failed++;
       }
       const ms = round(performance.now() - t0);
-      out.write(JSON.stringify({ task_id: task.task_id, completion, steps, ms }) + '\n');
+      out.write(JSON.stringify({ task_id: task.task_id, completion, steps, ms, ...(withTokens ? { raw: rawText, tokens } : {}) }) + '\n');
       n++;
     }
   } finally {
