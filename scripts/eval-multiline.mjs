@@ -9,20 +9,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { modelTasks, readTasks } from './tasks-file.mjs';
+import { readTasks, shippedTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const val = (n) => (args.indexOf(n) >= 0 ? args[args.indexOf(n) + 1] : undefined);
 const ps = (val('--min-line-p') ?? '0,0.2').split(',').map(Number);
 const limit = Number(val('--limit') ?? Infinity);
 const modelArgs = val('--model') ? ['--model', path.resolve(val('--model'))] : [];
-let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--min-line-p', '--limit', '--model'].includes(args[i - 1]));
-if (!tasksPath) {
-  const root = path.join(import.meta.dirname, '..', 'models');
-  const dir = fs.readdirSync(root).sort().find((d) => modelTasks(path.join(root, d)));
-  if (!dir) throw new Error('no models/*/eval_tasks.jsonl(.gz)');
-  tasksPath = modelTasks(path.join(root, dir));
-}
+const tasksPath =
+  args.find((a, i) => !a.startsWith('--') && !['--min-line-p', '--limit', '--model'].includes(args[i - 1])) ?? shippedTasks();
 const per = new Map();
 const tasks = readTasks(tasksPath).filter((t) => {
   if (t.kind !== 'multi') return false;

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { modelTasks, normalise as norm, readTasks } from './tasks-file.mjs';
+import { normalise as norm, readTasks, shippedTasks } from './tasks-file.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -27,13 +27,8 @@ const di = args.indexOf('--decodings');
 const decodings = di >= 0 ? args[di + 1].split(',') : ['parallel', 'sequential', 'diffusion', 'diffusion-sequential'];
 const bi = args.indexOf('--budget');
 const budget = bi >= 0 ? args[bi + 1] : '60000';
-let tasksPath = args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds', '--model', '--budget', '--decodings'].includes(args[i - 1]));
-if (!tasksPath) {
-  const root = path.join(import.meta.dirname, '..', 'models');
-  const dir = fs.readdirSync(root).sort().find((d) => modelTasks(path.join(root, d)));
-  if (!dir) throw new Error('no models/*/eval_tasks.jsonl(.gz)');
-  tasksPath = modelTasks(path.join(root, dir));
-}
+const tasksPath =
+  args.find((a, i) => !a.startsWith('--') && !['--limit', '--thresholds', '--kinds', '--model', '--budget', '--decodings'].includes(args[i - 1])) ?? shippedTasks();
 // at most `limit` tasks per (lang, kind)
 const per = new Map();
 const tasks = [];

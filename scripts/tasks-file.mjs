@@ -1,6 +1,7 @@
 // Held-out task files (training/eval.py --tasks-out): JSON lines, plain or gzipped.
 //   readTasks(path)        the tasks of a .jsonl or .jsonl.gz file
 //   modelTasks(modelDir)   the path of models/<name>/eval_tasks.jsonl(.gz), or undefined
+//   shippedTasks()         the first shipped model's task file (throws when there is none)
 //   normalise(text, kind)  what exact match compares: a line task's first line, a multi-line task's
 //                          lines, trailing whitespace dropped
 import * as fs from 'node:fs';
@@ -22,6 +23,13 @@ export function modelTasks(modelDir) {
     if (fs.existsSync(p)) return p;
   }
   return undefined;
+}
+
+export function shippedTasks() {
+  const root = path.join(import.meta.dirname, '..', 'models');
+  const dir = fs.readdirSync(root).sort().find((d) => modelTasks(path.join(root, d)));
+  if (!dir) throw new Error('no models/*/eval_tasks.jsonl(.gz)');
+  return modelTasks(path.join(root, dir));
 }
 
 export function normalise(s, kind) {
