@@ -329,6 +329,11 @@ function round(ms: number): number {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  // `diffill bench --help` prints the usage instead of running a three-minute benchmark
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     switch (cmd) {
       case 'complete':
