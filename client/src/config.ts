@@ -22,6 +22,7 @@ export class Config {
       threads: c.get('threads'),
       verboseLogging: c.get('verboseLogging'),
       commandTimeoutFactor: c.get('commandTimeoutFactor'),
+      multilineMinConfidence: c.get('multilineMinConfidence'),
     });
   }
 

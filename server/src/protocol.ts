@@ -130,6 +130,11 @@ export interface DiffillSettings {
   verboseLogging: boolean;
   /** Commands that run the model (infill, refactor) may take latencyBudgetMs × this factor. */
   commandTimeoutFactor: number;
+  /**
+   * Multi-line ghost text: lines after the first are shown only while every token in them had at
+   * least this probability (the engine's MIN_LINE_P, README "Multi-line ghost text"); 0 shows all.
+   */
+  multilineMinConfidence: number;
 }
 
 export const DEFAULT_SETTINGS: DiffillSettings = {
@@ -142,6 +147,7 @@ export const DEFAULT_SETTINGS: DiffillSettings = {
   threads: 0,
   verboseLogging: false,
   commandTimeoutFactor: 20,
+  multilineMinConfidence: 0.2,
 };
 
 /** Numeric limits, mirrored by the `minimum`/`maximum` of the manifest's configuration. */
@@ -151,6 +157,7 @@ export const SETTING_LIMITS = {
   maxContextTokens: { min: 64, max: 4096 },
   threads: { min: 0, max: 64 },
   commandTimeoutFactor: { min: 1, max: 200 },
+  multilineMinConfidence: { min: 0, max: 1 },
 } as const;
 
 /**
@@ -165,7 +172,7 @@ export function normalizeSettings(raw: unknown): DiffillSettings {
     const v = src[k];
     const { min, max } = SETTING_LIMITS[k];
     if (typeof v !== 'number' || !Number.isFinite(v)) return DEFAULT_SETTINGS[k];
-    return Math.min(max, Math.max(min, k === 'commandTimeoutFactor' ? v : Math.round(v)));
+    return Math.min(max, Math.max(min, k === 'commandTimeoutFactor' || k === 'multilineMinConfidence' ? v : Math.round(v)));
   };
   const languages: Record<string, boolean> = { ...DEFAULT_SETTINGS.languages };
   if (src.languages && typeof src.languages === 'object') {
@@ -183,6 +190,7 @@ export function normalizeSettings(raw: unknown): DiffillSettings {
     threads: num('threads'),
     verboseLogging: bool('verboseLogging'),
     commandTimeoutFactor: num('commandTimeoutFactor'),
+    multilineMinConfidence: num('multilineMinConfidence'),
   };
 }
 

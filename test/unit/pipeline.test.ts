@@ -25,6 +25,14 @@ describe('CompletionPipeline', () => {
     assert.equal(engine.calls[0].cacheKey, 'file:///a.py');
   });
 
+  test('diffill.multilineMinConfidence reaches the engine; without it the engine keeps its default', async () => {
+    const engine = scriptedEngine(() => 'return 1');
+    await new CompletionPipeline({ engine: () => engine, settings: () => ({ ...SETTINGS, multilineMinConfidence: 0.35 }) }).complete(request('def f():\n    |\n'));
+    assert.equal(engine.calls[0].minLineP, 0.35);
+    await new CompletionPipeline({ engine: () => engine, settings: () => SETTINGS }).complete(request('def g():\n    |\n'));
+    assert.equal(engine.calls[1].minLineP, undefined);
+  });
+
   test('the same context again comes from the cache', async () => {
     const engine = scriptedEngine(() => 'y');
     const p = new CompletionPipeline({ engine: () => engine, settings: () => SETTINGS });

@@ -17,6 +17,12 @@ describe('normalizeSettings', () => {
     assert.equal(s.threads, 0);
     assert.equal(s.enable, true);
   });
+  test('multilineMinConfidence is a probability: fractions kept, clamped to 0..1', () => {
+    assert.equal(normalizeSettings({ multilineMinConfidence: 0.35 }).multilineMinConfidence, 0.35);
+    assert.equal(normalizeSettings({ multilineMinConfidence: 3 }).multilineMinConfidence, 1);
+    assert.equal(normalizeSettings({ multilineMinConfidence: -1 }).multilineMinConfidence, 0);
+    assert.equal(normalizeSettings({}).multilineMinConfidence, 0.2);
+  });
   test('NaN and Infinity fall back to the default', () => {
     assert.equal(normalizeSettings({ latencyBudgetMs: NaN }).latencyBudgetMs, 150);
     assert.equal(normalizeSettings({ latencyBudgetMs: Infinity }).latencyBudgetMs, 150);
@@ -46,6 +52,12 @@ describe('package.json configuration mirrors protocol.ts', () => {
     for (const [key, { min, max }] of Object.entries(SETTING_LIMITS)) {
       assert.equal(props[`diffill.${key}`].minimum, min, `minimum of diffill.${key}`);
       assert.equal(props[`diffill.${key}`].maximum, max, `maximum of diffill.${key}`);
+    }
+  });
+  test('the client reads every setting (client/src/config.ts; it cannot import vscode here, so its source is read)', () => {
+    const src = readFileSync(path.join(__dirname, '..', '..', 'client', 'src', 'config.ts'), 'utf8');
+    for (const key of Object.keys(DEFAULT_SETTINGS)) {
+      assert.ok(new RegExp(`\\b${key}:`).test(src), `client/src/config.ts does not pass diffill.${key} on`);
     }
   });
   test('modelPath is machine-scoped', () => {

@@ -45,7 +45,7 @@ export interface PipelineResult {
 
 export interface PipelineDeps {
   engine(): Engine | undefined;
-  settings(): Pick<DiffillSettings, 'latencyBudgetMs' | 'debounceMs' | 'maxContextTokens'>;
+  settings(): Pick<DiffillSettings, 'latencyBudgetMs' | 'debounceMs' | 'maxContextTokens'> & Partial<Pick<DiffillSettings, 'multilineMinConfidence'>>;
   log?: Logger;
   /** Called around each model run (drives the 'thinking' status). */
   onFill?(phase: 'start' | 'end', result?: FillResult): void;
@@ -148,6 +148,7 @@ export class CompletionPipeline {
           budgetMs,
           signal,
           cacheKey: input.cacheKey,
+          minLineP: this.deps.settings().multilineMinConfidence,
         });
       } catch (err) {
         if (signal?.aborted) return { kind: 'cancelled' as const };
