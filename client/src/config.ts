@@ -23,6 +23,7 @@ export class Config {
       verboseLogging: c.get('verboseLogging'),
       commandTimeoutFactor: c.get('commandTimeoutFactor'),
       multilineMinConfidence: c.get('multilineMinConfidence'),
+      lineBeamWidth: c.get('lineBeamWidth'),
     });
   }
 

@@ -81,6 +81,11 @@ const FAR_ENCODE_CHARS = 3000;
  * this probability (stops.ts unsureLineCut; FillRequest.minLineP).
  */
 export const MIN_LINE_P = 0.2;
+/**
+ * Single-line fills: beam search of this width instead of draft-and-verify when above 1
+ * (FillRequest.lineBeamWidth; README "Beam search for single lines" has the measured trade-off).
+ */
+export const LINE_BEAM_WIDTH = 1;
 /** Positions the model was trained on (context + block). */
 const TRAINED_POSITIONS = 512;
 
@@ -420,7 +425,8 @@ export class DiffillEngine implements Engine {
     this.session.resetMax();
     const mode = chooseMode(req.mode, req.prefix, req.suffix);
     const B = this.conf.block_size;
-    const decoding = req.decoding ?? 'parallel';
+    const lineBeam = mode === 'line' ? Math.min(8, Math.floor(req.lineBeamWidth ?? LINE_BEAM_WIDTH)) : 1;
+    const decoding = req.decoding ?? (lineBeam > 1 ? 'beam' : 'parallel');
     const verifying = decoding === 'parallel' || decoding === 'sequential' || decoding === 'beam';
     const { ctx, prepared, model, verifier } = await this.open(req.prefix, req.suffix, req.cacheKey ?? '\0default', deadline, signal, true, verifying, verifying && decoding === 'parallel' ? (req.lookupFar ?? LOOKUP_FAR) : 0);
     const openLine = req.prefix.slice(req.prefix.lastIndexOf('\n') + 1);
@@ -432,7 +438,7 @@ export class DiffillEngine implements Engine {
     };
     const res =
       decoding === 'beam'
-        ? await sampleBeam(tok, verifier(enough), { mode, maxTokens, heal: ctx.heal, width: req.beamWidth ?? 3 })
+        ? await sampleBeam(tok, verifier(enough), { mode, maxTokens, heal: ctx.heal, width: req.beamWidth ?? (lineBeam > 1 ? lineBeam : 3) })
         : verifying
         ? await sampleDraftVerify(tok, verifier(enough), {
             mode,

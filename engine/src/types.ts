@@ -49,6 +49,12 @@ export interface FillRequest {
   decoding?: Decoding;
   /** 'beam' decoding: hypotheses kept per token (default 3, at most 8; 1 is greedy). */
   beamWidth?: number;
+  /**
+   * Single-line fills (mode 'line', or 'auto' resolved to it) without an explicit `decoding`: above 1,
+   * beam search of this width instead of draft-and-verify (LINE_BEAM_WIDTH by default: 1, off).
+   * Other modes keep their decoding: a multi-line beam costs one pass per token.
+   */
+  lineBeamWidth?: number;
   /** 'diffusion' decoding: confidence threshold for parallel commits (default 0.9). */
   threshold?: number;
   /** 'parallel' decoding: mask slots drafted per pass, and the longest draft verified in one pass. */

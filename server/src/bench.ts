@@ -204,6 +204,8 @@ export async function runBench(args: string[]): Promise<number> {
   for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len'], ['lookupFar', 'lookup-far'], ['maxDraft', 'max-draft'], ['lookup', 'lookup']] as const) {
     if (args.includes(`--${name}`)) tuning[k] = flag(args, name, 0);
   }
+  // --line-beam-width W: single lines by beam search (the setting diffill.lineBeamWidth); the "parallel" figures are then the beam's
+  if (args.includes('--line-beam-width')) tuning.lineBeamWidth = flag(args, 'line-beam-width', 1);
   const mr = args.indexOf('--mask-root');
   if (mr >= 0) tuning.maskRoot = args[mr + 1] as FillRequest['maskRoot'];
   const typeSpots = spots(files, Math.ceil(nType / 2), 1);
@@ -218,6 +220,7 @@ export async function runBench(args: string[]): Promise<number> {
     cores: os.cpus().length,
     threads: engine.info.threads,
     budget_ms: budgetMs,
+    line_beam_width: tuning.lineBeamWidth ?? 1,
     load_ms: Math.round(loadMs),
     warmup_ms: warmupMs === undefined ? null : Math.round(warmupMs),
     cold_ms: Math.round(coldMs),

@@ -41,7 +41,7 @@ const USAGE = `usage:
       Prints the selection as the model rewrites it (the tokens it finds unlikely re-masked and
       denoised); --json adds the edit and each original token's probability.
       For both, --budget is the whole command's (default latencyBudgetMs × commandTimeoutFactor).
-  diffill bench [--json] [--model DIR] [--show-em] [--em-lines N] [--typing-lines N] [--cache-entries N] [--extend-chunk N]
+  diffill bench [--json] [--model DIR] [--show-em] [--em-lines N] [--typing-lines N] [--cache-entries N] [--extend-chunk N] [--line-beam-width W]
       Engine figures; --show-em prints each exact-match line and both decodings' answers to stderr;
       --em-lines: lines of the exact-match / forwards comparison (default 320, half per language).`;
 

@@ -135,6 +135,11 @@ export interface DiffillSettings {
    * least this probability (the engine's MIN_LINE_P, README "Multi-line ghost text"); 0 shows all.
    */
   multilineMinConfidence: number;
+  /**
+   * Single-line ghost text: beam search of this width instead of draft-and-verify when above 1
+   * (more lines right, about twice the forward passes; README "Beam search for single lines").
+   */
+  lineBeamWidth: number;
 }
 
 export const DEFAULT_SETTINGS: DiffillSettings = {
@@ -148,6 +153,7 @@ export const DEFAULT_SETTINGS: DiffillSettings = {
   verboseLogging: false,
   commandTimeoutFactor: 20,
   multilineMinConfidence: 0.2,
+  lineBeamWidth: 1,
 };
 
 /** Numeric limits, mirrored by the `minimum`/`maximum` of the manifest's configuration. */
@@ -158,6 +164,7 @@ export const SETTING_LIMITS = {
   threads: { min: 0, max: 64 },
   commandTimeoutFactor: { min: 1, max: 200 },
   multilineMinConfidence: { min: 0, max: 1 },
+  lineBeamWidth: { min: 1, max: 8 },
 } as const;
 
 /**
@@ -191,6 +198,7 @@ export function normalizeSettings(raw: unknown): DiffillSettings {
     verboseLogging: bool('verboseLogging'),
     commandTimeoutFactor: num('commandTimeoutFactor'),
     multilineMinConfidence: num('multilineMinConfidence'),
+    lineBeamWidth: num('lineBeamWidth'),
   };
 }
 

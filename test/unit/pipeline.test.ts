@@ -33,6 +33,14 @@ describe('CompletionPipeline', () => {
     assert.equal(engine.calls[1].minLineP, undefined);
   });
 
+  test('diffill.lineBeamWidth reaches the engine', async () => {
+    const engine = scriptedEngine(() => 'return 1');
+    await new CompletionPipeline({ engine: () => engine, settings: () => ({ ...SETTINGS, lineBeamWidth: 3 }) }).complete(request('x = f(|\n'));
+    assert.equal(engine.calls[0].lineBeamWidth, 3);
+    await new CompletionPipeline({ engine: () => engine, settings: () => SETTINGS }).complete(request('y = g(|\n'));
+    assert.equal(engine.calls[1].lineBeamWidth, undefined);
+  });
+
   test('the same context again comes from the cache', async () => {
     const engine = scriptedEngine(() => 'y');
     const p = new CompletionPipeline({ engine: () => engine, settings: () => SETTINGS });

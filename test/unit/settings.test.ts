@@ -17,6 +17,14 @@ describe('normalizeSettings', () => {
     assert.equal(s.threads, 0);
     assert.equal(s.enable, true);
   });
+  test('lineBeamWidth is a whole number of hypotheses, 1..8 (1: greedy draft-and-verify)', () => {
+    assert.equal(normalizeSettings({}).lineBeamWidth, 1);
+    assert.equal(normalizeSettings({ lineBeamWidth: 3 }).lineBeamWidth, 3);
+    assert.equal(normalizeSettings({ lineBeamWidth: 2.6 }).lineBeamWidth, 3);
+    assert.equal(normalizeSettings({ lineBeamWidth: 50 }).lineBeamWidth, 8);
+    assert.equal(normalizeSettings({ lineBeamWidth: 0 }).lineBeamWidth, 1);
+    assert.equal(normalizeSettings({ lineBeamWidth: 'wide' }).lineBeamWidth, 1);
+  });
   test('multilineMinConfidence is a probability: fractions kept, clamped to 0..1', () => {
     assert.equal(normalizeSettings({ multilineMinConfidence: 0.35 }).multilineMinConfidence, 0.35);
     assert.equal(normalizeSettings({ multilineMinConfidence: 3 }).multilineMinConfidence, 1);

@@ -45,7 +45,7 @@ export interface PipelineResult {
 
 export interface PipelineDeps {
   engine(): Engine | undefined;
-  settings(): Pick<DiffillSettings, 'latencyBudgetMs' | 'debounceMs' | 'maxContextTokens'> & Partial<Pick<DiffillSettings, 'multilineMinConfidence'>>;
+  settings(): Pick<DiffillSettings, 'latencyBudgetMs' | 'debounceMs' | 'maxContextTokens'> & Partial<Pick<DiffillSettings, 'multilineMinConfidence' | 'lineBeamWidth'>>;
   log?: Logger;
   /** Called around each model run (drives the 'thinking' status). */
   onFill?(phase: 'start' | 'end', result?: FillResult): void;
@@ -149,6 +149,7 @@ export class CompletionPipeline {
           signal,
           cacheKey: input.cacheKey,
           minLineP: this.deps.settings().multilineMinConfidence,
+          lineBeamWidth: this.deps.settings().lineBeamWidth,
         });
       } catch (err) {
         if (signal?.aborted) return { kind: 'cancelled' as const };
