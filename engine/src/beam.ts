@@ -86,7 +86,9 @@ export async function sampleBeam(tok: CodeTokenizer, model: VerifyModel, o: Beam
   while (live.length > 0 && !(done && done.score >= live[0].score)) {
     const tails = live.map((h) => h.toks.slice(decided));
     const tree: DraftTree & { nodesOf: number[][] } = buildTree(tails, Infinity);
-    if (model.outOfTime(tree.toks.length, 0)) return result(done ?? live[0], !done);
+    // at the deadline: the best finished hypothesis if nothing live beats it, else the best live one
+    // (a likely line cut short, not an unlikely one that happened to end early), marked truncated
+    if (model.outOfTime(tree.toks.length, 0)) return done && done.score >= live[0].score ? result(done, false) : result(live[0], true);
     const logits = await model.passTree(tree, 0, -1);
     steps++;
     const next: Hyp[] = [];

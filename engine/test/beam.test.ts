@@ -182,6 +182,19 @@ test('line mode: a newline ends a hypothesis and is not returned', async () => {
   assert.deepEqual(r.tokens, [a, a]);
 });
 
+test('deadline: a likely line cut short beats an unlikely one that ended early', async () => {
+  const nl = id('\n');
+  const [a] = ['a'].map(id);
+  // "aaa" then a newline is the likely line; a newline at once (an empty line) is finished but unlikely
+  const lm: LM = (seq) => (seq.length < 3 ? new Map([[a, 3], [nl, 0]]) : new Map([[nl, 5], [a, 0]]));
+  const cut = await sampleBeam(tok, treeModel(lm, { outOfTimeAfter: 2 }), { ...opts, mode: 'line', width: 3 });
+  assert.equal(cut.truncated, true);
+  assert.deepEqual(cut.tokens, [a, a]);
+  const full = await sampleBeam(tok, treeModel(lm), { ...opts, mode: 'line', width: 3 });
+  assert.equal(full.truncated, false);
+  assert.deepEqual(full.tokens, [a, a, a]);
+});
+
 test('deadline: the best finished hypothesis, else the best live one marked truncated', async () => {
   const lm = randomLM(3, letters, -50); // never ends by itself
   const r = await sampleBeam(tok, treeModel(lm, { outOfTimeAfter: 4 }), { ...opts, width: 3 });

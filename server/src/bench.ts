@@ -154,7 +154,9 @@ async function exactMatch(engine: Engine, sp: Spot[], show = false, tuning: Part
     const cacheKey = `em:${s.file.name}`;
     await engine.fill({ prefix, suffix, mode: 'line', decoding: 'sequential', maxTokens: 1, budgetMs: 60_000, cacheKey });
     for (const decoding of ['parallel', 'sequential'] as const) {
-      const r = await engine.fill({ prefix, suffix, mode: 'line', decoding, budgetMs: 60_000, cacheKey, ...(decoding === 'parallel' ? tuning : {}) });
+      // with --line-beam-width the "parallel" side is the engine's own choice for a line: the beam
+      const own = decoding === 'parallel' && (tuning.lineBeamWidth ?? 1) > 1;
+      const r = await engine.fill({ prefix, suffix, mode: 'line', decoding: own ? undefined : decoding, budgetMs: 60_000, cacheKey, ...(decoding === 'parallel' ? tuning : {}) });
       const ok = r.text.trimEnd() === s.line.trimEnd();
       if (show) process.stderr.write(`${decoding} ${ok ? 'HIT ' : 'miss'} ${s.file.name}\n  want ${JSON.stringify(s.line)}\n  got  ${JSON.stringify(r.text)} (${r.forwards} forwards)\n`);
       const side = sides[decoding];
