@@ -11,18 +11,9 @@
  *
  * The tokens that every live hypothesis shares are accepted into the cache after each pass, so the
  * tree holds only where the hypotheses differ. Token healing is tracked per hypothesis.
- *
- * Lookahead (`masks` > 0): the best hypothesis's tail is followed in the tree by a draft (the mask
- * slots' proposals of the pass before, as in draft-and-verify), and the pass's own mask slots draft
- * the next one. After a pass the search goes on depth by depth for as long as every live hypothesis
- * is a node of the tree (its next-token row is then already computed), so a pass can decide several
- * depths. That changes only the number of passes, not the answer: the expansions are the same ones,
- * computed earlier. `prune` drops hypotheses far below the best; a beam that has collapsed to one
- * hypothesis then follows the draft like draft-and-verify does, several tokens per pass.
  */
 import type { DraftTree, DraftVerifyResult, VerifyModel } from './draftVerify';
 import { buildTree } from './draftVerify';
-import { best } from './sampler';
 import { consumeHeal, healAllowed, proposable, type SamplerMode } from './sampler';
 import type { CodeTokenizer } from './tokenizer';
 
@@ -34,12 +25,6 @@ export interface BeamOptions {
   width?: number;
   /** false: never end with <eot>. Default true. */
   allowEot?: boolean;
-  /** Mask slots drafted after the best hypothesis per pass (0, the default: one depth per pass). */
-  masks?: number;
-  /** Longest draft after the best hypothesis (default 12). */
-  maxDraft?: number;
-  /** Live hypotheses more than this many nats below the best are dropped (default Infinity: none). */
-  prune?: number;
 }
 
 interface Hyp {
@@ -98,86 +83,40 @@ export async function sampleBeam(tok: CodeTokenizer, model: VerifyModel, o: Beam
     accepted: 0,
   });
 
-  const M = Math.max(0, o.masks ?? 0);
-  const prune = o.prune ?? Infinity;
-  /** Proposed tokens after live[0]'s (unverified): the next pass verifies them with it. */
-  let draft: number[] = [];
-  const finished = () => live.length === 0 || (done !== undefined && done.score >= live[0].score);
-
-  while (!finished()) {
-    const top = live[0];
-    let d: number[] = [];
-    if (M > 0) {
-      const lim = Math.min(draft.length, o.maxDraft ?? 12, o.maxTokens - top.toks.length - 1);
-      for (let i = 0; i < lim && !isStop(draft[i]); i++) d.push(draft[i]);
-    }
-    const tailsOf = (dd: number[]) => live.map((h, i) => (i === 0 ? [...h.toks.slice(decided), ...dd] : h.toks.slice(decided)));
-    let tree: DraftTree & { nodesOf: number[][] } = buildTree(tailsOf(d), Infinity);
-    let masks = M;
-    if (model.outOfTime(tree.toks.length, masks)) {
-      // near the deadline: the hypotheses alone, one depth, rather than a pass that ends late
-      d = [];
-      masks = 0;
-      tree = buildTree(tailsOf(d), Infinity);
-      // at the deadline: the best finished hypothesis if nothing live beats it, else the best live one
-      // (a likely line cut short, not an unlikely one that happened to end early), marked truncated
-      if (model.outOfTime(tree.toks.length, 0)) return done && done.score >= live[0].score ? result(done, false) : result(live[0], true);
-    }
-    const chainNodes = tree.nodesOf[0];
-    const maskAfter = chainNodes.length === 0 ? -1 : chainNodes[chainNodes.length - 1];
-    const logits = await model.passTree(tree, masks, maskAfter);
+  while (live.length > 0 && !(done && done.score >= live[0].score)) {
+    const tails = live.map((h) => h.toks.slice(decided));
+    const tree: DraftTree & { nodesOf: number[][] } = buildTree(tails, Infinity);
+    // at the deadline: the best finished hypothesis if nothing live beats it, else the best live one
+    // (a likely line cut short, not an unlikely one that happened to end early), marked truncated
+    if (model.outOfTime(tree.toks.length, 0)) return done && done.score >= live[0].score ? result(done, false) : result(live[0], true);
+    const logits = await model.passTree(tree, 0, -1);
     steps++;
-    const kids = new Map<number, Map<number, number>>();
-    tree.toks.forEach((t, c) => {
-      let m = kids.get(tree.parent[c]);
-      if (!m) kids.set(tree.parent[c], (m = new Map()));
-      m.set(t, c);
-    });
-    /** The logits row after a hypothesis when the tree holds all its undecided tokens. */
-    const rowOf = (h: Hyp): number | undefined => {
-      let cur = -1;
-      for (let j = decided; j < h.toks.length; j++) {
-        const c = kids.get(cur)?.get(h.toks[j]);
-        if (c === undefined) return undefined;
-        cur = c;
-      }
-      return cur + 1;
-    };
-    let stop = false;
-    // one depth per round, while every live hypothesis's row is in this pass
-    for (;;) {
-      const rows = live.map(rowOf);
-      if (rows.some((r) => r === undefined)) break;
-      const next: Hyp[] = [];
-      for (let i = 0; i < live.length; i++) {
-        const h = live[i];
-        const allowed = h.heal.length > 0 ? healAllowed(tok, base, h.heal) : base;
-        for (const [t, lp] of topLogp(logits, rows[i]! * V, V, allowed, W)) {
-          const score = h.score + lp;
-          if (isStop(t)) {
-            if (!done || score > done.score) done = { ...h, score };
-            continue;
-          }
-          const toks = [...h.toks, t];
-          const cand: Hyp = { toks, logps: [...h.logps, lp], score, heal: h.heal.length > 0 ? consumeHeal(h.heal, tok.bytes[t]) : h.heal };
-          if (toks.length >= o.maxTokens) {
-            // at the length limit a hypothesis ends unfinished: counted as finished, as the other decoders return it
-            if (!done || score > done.score) done = cand;
-            continue;
-          }
-          next.push(cand);
+    const next: Hyp[] = [];
+    for (let i = 0; i < live.length; i++) {
+      const h = live[i];
+      const nodes = tree.nodesOf[i];
+      const row = nodes.length === 0 ? 0 : 1 + nodes[nodes.length - 1];
+      const allowed = h.heal.length > 0 ? healAllowed(tok, base, h.heal) : base;
+      for (const [t, lp] of topLogp(logits, row * V, V, allowed, W)) {
+        const score = h.score + lp;
+        if (isStop(t)) {
+          if (!done || score > done.score) done = { ...h, score };
+          continue;
         }
-      }
-      next.sort((a, b) => b.score - a.score);
-      live = next.filter((h) => h.score >= next[0].score - prune).slice(0, W);
-      if (finished()) break;
-      if (model.enough?.(live[0].toks) && (!done || live[0].score > done.score)) {
-        stop = true;
-        break;
+        const toks = [...h.toks, t];
+        const cand: Hyp = { toks, logps: [...h.logps, lp], score, heal: h.heal.length > 0 ? consumeHeal(h.heal, tok.bytes[t]) : h.heal };
+        if (toks.length >= o.maxTokens) {
+          // at the length limit a hypothesis ends unfinished: counted as finished, as the other decoders return it
+          if (!done || score > done.score) done = cand;
+          continue;
+        }
+        next.push(cand);
       }
     }
+    next.sort((a, b) => b.score - a.score);
+    live = next.slice(0, W);
     if (live.length === 0) break;
-    // accept what all live hypotheses share: the tree's nodes on the way, then one more token as `last`
+    // accept what all live hypotheses share: the nodes of this pass on the way, then one more token as `last`
     let common = live[0].toks.length;
     for (const h of live) {
       let j = decided;
@@ -188,23 +127,15 @@ export async function sampleBeam(tok: CodeTokenizer, model: VerifyModel, o: Beam
       const path: number[] = [];
       let cur = -1;
       for (let j = decided; j < common - 1; j++) {
-        const child = kids.get(cur)?.get(live[0].toks[j]);
-        if (child === undefined) break;
+        const child = tree.toks.findIndex((t, c) => tree.parent[c] === cur && t === live[0].toks[j]);
+        if (child < 0) break;
         path.push(child);
         cur = child;
       }
       model.acceptPath(path, live[0].toks[decided + path.length]);
       decided += path.length + 1;
     }
-    if (stop) return result(live[0], false);
-    if (masks > 0) {
-      // the next draft: what this pass proposed after the chain (its causal row, then the mask
-      // slots), kept while the new best hypothesis is still on that chain
-      const chain = [...top.toks, ...d, best(logits, (maskAfter + 1) * V, V, base)[0]];
-      for (let j = 1; j < masks; j++) chain.push(best(logits, (tree.toks.length + j) * V, V, base)[0]);
-      const h = live[0].toks;
-      draft = h.length <= chain.length && h.every((t, i) => t === chain[i]) ? chain.slice(h.length) : [];
-    }
+    if (model.enough?.(live[0].toks) && (!done || live[0].score > done.score)) return result(live[0], false);
   }
   return result(done ?? live[0] ?? { toks: [], logps: [], score: 0, heal: o.heal }, false);
 }
