@@ -13,9 +13,13 @@ Graph contract, format 3 (engine/model-format.md has the full text):
            new_v      float32 [L, 1, H, N, Dh]     the new tokens' values
 
 Quantisation: every MatMul weight (the tied output head too) becomes an 8-bit MatMulNBits
-(block 32, symmetric), with accuracy_level 4 (int8 compute), except the weights that --fp32-matmuls
-names (by default the feed-forward down projections), which get level 1 (fp32 compute). The embedding
-table is int8, with one scale per 32 values. Norm weights stay fp32.
+(block 32, symmetric) with accuracy_level 4 (int8 compute). --fp32-matmuls names weights that keep
+8 bits but compute at level 1 (fp32 on weights ONNX Runtime dequantises on every call: slow);
+--float-matmuls names weights left unquantised (fp16 in the file, one fp32 copy in memory). Until
+session 22 the feed-forward down projections were at level 1 (`--fp32-matmuls mlp.w2`), for 0.001
+of top-1 agreement; that made a one-token pass of the 21m take 7.6-7.9 ms against 3.8 ms with int8
+compute everywhere (`node scripts/pass-latency.mjs DIR`; MODEL_CARD.md, *Session 22*).
+The embedding table is int8, with one scale per 32 values. Norm weights stay fp32.
 
 Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-21m --out models
 """
@@ -273,13 +277,13 @@ def main():
     ap.add_argument("--min-agreement", type=float, default=0.98)
     ap.add_argument("--accuracy", type=int, default=4, help="MatMulNBits accuracy_level of the blocks (4: int8 compute, 1: fp32)")
     ap.add_argument("--head-accuracy", type=int, default=0, help="accuracy_level of the output head (0: same as --accuracy)")
-    ap.add_argument("--fp32-matmuls", default="mlp.w2",
-                    help="regular expression: weights whose parameter name matches compute at accuracy_level 1; "
-                         "default: the feed-forward down projections, whose int8 activations cost the most "
-                         "top-1 agreement (MODEL_CARD.md, Quantisation fidelity); '' = int8 compute everywhere")
+    ap.add_argument("--fp32-matmuls", default="",
+                    help="regular expression: weights whose parameter name matches stay 8-bit but compute at "
+                         "accuracy_level 1 (dequantised on every call: slow); '' = none")
     ap.add_argument("--float-matmuls", default="",
                     help="regular expression: weights whose parameter name matches stay unquantised "
-                         "(fp16 in the file, fp32 compute); 'head' = the output head; '' = none")
+                         "(fp16 in the file, an fp32 copy in memory: mlp.w2 costs the 21m ~20 MB of RSS); "
+                         "'head' = the output head; '' = none")
     ap.add_argument("--qblock", type=int, default=32, help="weights per quantisation scale")
     ap.add_argument("--fidelity-n", type=int, default=96, help="held-out windows in the fidelity check (32 slots each)")
     ap.add_argument("--fidelity", default="ort", choices=["ort", "skip"],

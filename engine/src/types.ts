@@ -51,7 +51,7 @@ export interface FillRequest {
   beamWidth?: number;
   /**
    * Single-line fills (mode 'line', or 'auto' resolved to it) without an explicit `decoding`: above 1,
-   * beam search of this width instead of draft-and-verify (LINE_BEAM_WIDTH by default: 1, off).
+   * beam search of this width instead of draft-and-verify (LINE_BEAM_WIDTH by default: 2; 1 is greedy draft-and-verify).
    * Other modes keep their decoding: a multi-line beam costs one pass per token.
    */
   lineBeamWidth?: number;

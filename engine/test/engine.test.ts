@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { Deadline, type DiffillEngine, loadEngine } from '../src/index';
+import { Deadline, type DiffillEngine, LINE_BEAM_WIDTH, loadEngine } from '../src/index';
 import { NO_MODEL, ROOT, shippedModelDir } from './helpers';
 
 const dir = shippedModelDir();
@@ -245,14 +245,20 @@ test('lineBeamWidth: single lines by beam search (the same text as decoding beam
     .map((l) => JSON.parse(l) as { task_id: string; prefix: string; suffix: string; target: string });
   const t = tasks.find((x) => x.task_id === 'py/line/224')!;
   const req = { prefix: t.prefix, suffix: t.suffix, mode: 'line' as const, budgetMs: 60_000, cacheKey: 'lineBeam' };
-  const greedy = await engine.fill(req);
+  const greedy = await engine.fill({ ...req, lineBeamWidth: 1 });
   const beam = await engine.fill({ ...req, lineBeamWidth: 3 });
   const explicit = await engine.fill({ ...req, decoding: 'beam', beamWidth: 3 });
   assert.equal(beam.text, explicit.text);
   assert.equal(beam.steps, explicit.steps);
   assert.notEqual(beam.text, greedy.text, 'beam and greedy agree here: the test no longer shows the setting');
   assert.equal(beam.text.trim(), t.target.trim(), `beam: ${JSON.stringify(beam.text)}, greedy: ${JSON.stringify(greedy.text)}`);
-  assert.equal((await engine.fill({ ...req, lineBeamWidth: 1 })).text, greedy.text, 'width 1: draft-and-verify');
+  assert.equal(greedy.text, (await engine.fill({ ...req, decoding: 'parallel' })).text, 'width 1: draft-and-verify');
+  // no setting: the engine's default width (LINE_BEAM_WIDTH), a beam
+  const dflt = await engine.fill(req);
+  const dfltBeam = await engine.fill({ ...req, decoding: 'beam', beamWidth: LINE_BEAM_WIDTH });
+  assert.ok(LINE_BEAM_WIDTH > 1);
+  assert.equal(dflt.text, dfltBeam.text);
+  assert.equal(dflt.steps, dfltBeam.steps);
   // multi-line fills keep draft-and-verify
   const multi = { prefix: PREFIX, suffix: SUFFIX, mode: 'multiline' as const, budgetMs: 60_000, cacheKey: 'lineBeamMulti' };
   const a = await engine.fill(multi);

@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadEngine } from '../../engine/src/index';
+import { LINE_BEAM_WIDTH, loadEngine } from '../../engine/src/index';
 import type { Engine, FillRequest, FillResult } from '../../engine/src/types';
 import { defaultModelsRoot, resolveModelDir } from './engineHost';
 import { seeded as rng } from '../../engine/src/random';
@@ -154,8 +154,8 @@ async function exactMatch(engine: Engine, sp: Spot[], show = false, tuning: Part
     const cacheKey = `em:${s.file.name}`;
     await engine.fill({ prefix, suffix, mode: 'line', decoding: 'sequential', maxTokens: 1, budgetMs: 60_000, cacheKey });
     for (const decoding of ['parallel', 'sequential'] as const) {
-      // with --line-beam-width the "parallel" side is the engine's own choice for a line: the beam
-      const own = decoding === 'parallel' && (tuning.lineBeamWidth ?? 1) > 1;
+      // the "parallel" side is the engine's own choice for a line: the beam unless its width is 1
+      const own = decoding === 'parallel' && (tuning.lineBeamWidth ?? LINE_BEAM_WIDTH) > 1;
       const r = await engine.fill({ prefix, suffix, mode: 'line', decoding: own ? undefined : decoding, budgetMs: 60_000, cacheKey, ...(decoding === 'parallel' ? tuning : {}) });
       const ok = r.text.trimEnd() === s.line.trimEnd();
       if (show) process.stderr.write(`${decoding} ${ok ? 'HIT ' : 'miss'} ${s.file.name}\n  want ${JSON.stringify(s.line)}\n  got  ${JSON.stringify(r.text)} (${r.forwards} forwards)\n`);
@@ -206,7 +206,8 @@ export async function runBench(args: string[]): Promise<number> {
   for (const [k, name] of [['branches', 'branches'], ['treeNodes', 'tree-nodes'], ['masks', 'masks'], ['alternatives', 'alternatives'], ['branchLen', 'branch-len'], ['lookupFar', 'lookup-far'], ['maxDraft', 'max-draft'], ['lookup', 'lookup']] as const) {
     if (args.includes(`--${name}`)) tuning[k] = flag(args, name, 0);
   }
-  // --line-beam-width W: single lines by beam search (the setting diffill.lineBeamWidth); the "parallel" figures are then the beam's
+  // --line-beam-width W: the setting diffill.lineBeamWidth (default LINE_BEAM_WIDTH, 2: single lines by
+  // beam search; 1: greedy draft-and-verify); the "parallel" figures are then the beam's above 1
   if (args.includes('--line-beam-width')) tuning.lineBeamWidth = flag(args, 'line-beam-width', 1);
   const mr = args.indexOf('--mask-root');
   if (mr >= 0) tuning.maskRoot = args[mr + 1] as FillRequest['maskRoot'];
@@ -222,7 +223,7 @@ export async function runBench(args: string[]): Promise<number> {
     cores: os.cpus().length,
     threads: engine.info.threads,
     budget_ms: budgetMs,
-    line_beam_width: tuning.lineBeamWidth ?? 1,
+    line_beam_width: tuning.lineBeamWidth ?? LINE_BEAM_WIDTH,
     load_ms: Math.round(loadMs),
     warmup_ms: warmupMs === undefined ? null : Math.round(warmupMs),
     cold_ms: Math.round(coldMs),

@@ -153,7 +153,7 @@ export const DEFAULT_SETTINGS: DiffillSettings = {
   verboseLogging: false,
   commandTimeoutFactor: 20,
   multilineMinConfidence: 0.2,
-  lineBeamWidth: 1,
+  lineBeamWidth: 2,
 };
 
 /** Numeric limits, mirrored by the `minimum`/`maximum` of the manifest's configuration. */

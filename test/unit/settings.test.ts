@@ -18,12 +18,12 @@ describe('normalizeSettings', () => {
     assert.equal(s.enable, true);
   });
   test('lineBeamWidth is a whole number of hypotheses, 1..8 (1: greedy draft-and-verify)', () => {
-    assert.equal(normalizeSettings({}).lineBeamWidth, 1);
+    assert.equal(normalizeSettings({}).lineBeamWidth, 2);
     assert.equal(normalizeSettings({ lineBeamWidth: 3 }).lineBeamWidth, 3);
     assert.equal(normalizeSettings({ lineBeamWidth: 2.6 }).lineBeamWidth, 3);
     assert.equal(normalizeSettings({ lineBeamWidth: 50 }).lineBeamWidth, 8);
     assert.equal(normalizeSettings({ lineBeamWidth: 0 }).lineBeamWidth, 1);
-    assert.equal(normalizeSettings({ lineBeamWidth: 'wide' }).lineBeamWidth, 1);
+    assert.equal(normalizeSettings({ lineBeamWidth: 'wide' }).lineBeamWidth, 2);
   });
   test('multilineMinConfidence is a probability: fractions kept, clamped to 0..1', () => {
     assert.equal(normalizeSettings({ multilineMinConfidence: 0.35 }).multilineMinConfidence, 0.35);
