@@ -13,7 +13,7 @@ const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) 
 const N = opt('--tokens', 414);
 const reps = opt('--reps', 12);
 const root = path.join(import.meta.dirname, '..');
-const dir = args.find((a, i) => !a.startsWith('--') && !['--tokens', '--reps'].includes(args[i - 1])) ?? path.join(root, 'models', 'diffill-code-21m');
+const dir = args.find((a, i) => !a.startsWith('--') && !['--tokens', '--reps'].includes(args[i - 1])) ?? path.join(root, 'models', 'diffill-code-24m');
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
 const { ModelSession } = require(path.join(root, 'engine', 'src', 'session.ts'));

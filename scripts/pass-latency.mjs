@@ -11,7 +11,7 @@ const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) 
 const P = opt('--context', 450);
 const reps = opt('--reps', 25);
 const root = path.join(import.meta.dirname, '..');
-const dir = args.find((a, i) => !a.startsWith('--') && !['--context', '--reps'].includes(args[i - 1])) ?? path.join(root, 'models', 'diffill-code-21m');
+const dir = args.find((a, i) => !a.startsWith('--') && !['--context', '--reps'].includes(args[i - 1])) ?? path.join(root, 'models', 'diffill-code-24m');
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
 const { ModelSession, appendKv } = require(path.join(root, 'engine', 'src', 'session.ts'));

@@ -21,7 +21,7 @@ of top-1 agreement; that made a one-token pass of the 21m take 7.6-7.9 ms agains
 compute everywhere (`node scripts/pass-latency.mjs DIR`; MODEL_CARD.md, *Session 22*).
 The embedding table is int8, with one scale per 32 values. Norm weights stay fp32.
 
-Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-21m --out models
+Usage: python3 training/export.py --ckpt /root/ckpt/latest.pt --name diffill-code-24m --out models
 """
 from __future__ import annotations
 
@@ -269,7 +269,7 @@ def main():
     from ckpt import load_state
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True)
-    ap.add_argument("--name", default="diffill-code-21m")
+    ap.add_argument("--name", default="diffill-code-24m")
     ap.add_argument("--out", default="models")
     ap.add_argument("--data", default="/root/data")
     ap.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "tokenizer.json"))

@@ -23,7 +23,7 @@ def main():
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--heads", type=int, default=6)
     ap.add_argument("--ffn", type=int, default=1024)
-    ap.add_argument("--like", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "diffill-code-21m"))
+    ap.add_argument("--like", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "diffill-code-24m"))
     a = ap.parse_args()
     import onnx
     os.makedirs(a.out, exist_ok=True)
