@@ -141,7 +141,8 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
 /**
  * Bytes of KV cache the engine keeps for documents, whatever the model's size: a full context's
  * keys and values take layers x 2 x d x tokens floats (11.8 MB for the 17m at 480 tokens, 14.7 MB
- * for the 21m), so the number of documents kept follows from it (4 for the 17m, 3 for the 21m).
+ * for the 21m, 17.7 MB for the 24m), so the number of documents kept follows from it (4 for the 17m,
+ * 3 for the 21m, 2 for the 24m: session 23's bench, RSS 294 / 291 MB against the 21m's 305 / 333).
  * Session 19 measured the 21m with 4 documents at RSS 295 / 317 MB (goal 300) and with 3 at
  * 267 / 284 / 307 MB; warm p50 45.6 / 48.0 against 49.0 / 51.7 / 49.3 ms (`node dist/cli.js bench
  * --json`, README "Measured numbers").
