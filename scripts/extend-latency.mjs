@@ -13,9 +13,10 @@ const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) 
 const N = opt('--tokens', 414);
 const reps = opt('--reps', 12);
 const root = path.join(import.meta.dirname, '..');
-const dir = args.find((a, i) => !a.startsWith('--') && !['--tokens', '--reps'].includes(args[i - 1])) ?? path.join(root, 'models', 'diffill-code-24m');
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
+// default: the shipped model, found as the server finds it
+const dir = args.find((a, i) => !a.startsWith('--') && !['--tokens', '--reps'].includes(args[i - 1])) ?? require(path.join(root, 'server', 'src', 'engineHost.ts')).findEmbeddedModel(path.join(root, 'models'));
 const { ModelSession } = require(path.join(root, 'engine', 'src', 'session.ts'));
 const { CodeTokenizer } = require(path.join(root, 'engine', 'src', 'tokenizer.ts'));
 const { addLogitRows } = require(path.join(root, 'engine', 'test', 'logitRowsEdit.ts'));

@@ -11,9 +11,10 @@ const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) 
 const P = opt('--context', 450);
 const reps = opt('--reps', 25);
 const root = path.join(import.meta.dirname, '..');
-const dir = args.find((a, i) => !a.startsWith('--') && !['--context', '--reps'].includes(args[i - 1])) ?? path.join(root, 'models', 'diffill-code-24m');
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
+// default: the shipped model, found as the server finds it
+const dir = args.find((a, i) => !a.startsWith('--') && !['--context', '--reps'].includes(args[i - 1])) ?? require(path.join(root, 'server', 'src', 'engineHost.ts')).findEmbeddedModel(path.join(root, 'models'));
 const { ModelSession, appendKv } = require(path.join(root, 'engine', 'src', 'session.ts'));
 const { CodeTokenizer } = require(path.join(root, 'engine', 'src', 'tokenizer.ts'));
 const conf = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));

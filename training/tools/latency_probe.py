@@ -16,6 +16,15 @@ import export as ex  # noqa: E402
 from model import Config, Model  # noqa: E402
 
 
+def shipped_model_dir():
+    """The first folder under models/ (by name) with a model.onnx, as the server picks it."""
+    root = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models")
+    for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        if os.path.isfile(os.path.join(root, name, "model.onnx")):
+            return os.path.join(root, name)
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -23,7 +32,7 @@ def main():
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--heads", type=int, default=6)
     ap.add_argument("--ffn", type=int, default=1024)
-    ap.add_argument("--like", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "diffill-code-24m"))
+    ap.add_argument("--like", default=shipped_model_dir())
     a = ap.parse_args()
     import onnx
     os.makedirs(a.out, exist_ok=True)
