@@ -141,18 +141,21 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
 /**
  * Bytes of KV cache the engine keeps for documents, whatever the model's size: a full context's
  * keys and values take layers x 2 x d x tokens floats (11.8 MB for the 17m at 480 tokens, 14.7 MB
- * for the 21m, 17.7 MB for the 24m), so the number of documents kept follows from it (4 for the 17m,
- * 3 for the 21m, 2 for the 24m: session 23's bench, RSS 294 / 291 MB against the 21m's 305 / 333).
- * Session 19 measured the 21m with 4 documents at RSS 295 / 317 MB (goal 300) and with 3 at
- * 267 / 284 / 307 MB; warm p50 45.6 / 48.0 against 49.0 / 51.7 / 49.3 ms (`node dist/cli.js bench
- * --json`, README "Measured numbers").
+ * for the 21m, 17.7 MB for the 24m). The most recently used document's cache is float32 and the
+ * others wait packed as fp16, at half the bytes (kvcache.ts), so the budget holds one full context
+ * and as many half ones as fit in the rest: 4 documents of the 17m, 3 of the 21m, 2 of the 24m.
+ * Until session 24 every entry was float32 under a 48 MiB budget (2 documents of the 24m in
+ * 35.4 MB, now 26.5 MB). Session 19 measured the 21m with 4 float32 documents at RSS 295 / 317 MB
+ * (goal 300) and with 3 at 267 / 284 / 307 MB (`node dist/cli.js bench --json`, README
+ * "Measured numbers").
  */
-export const KV_CACHE_BUDGET_BYTES = 48 * 1024 * 1024;
+export const KV_CACHE_BUDGET_BYTES = 32 * 1024 * 1024;
 
-/** Documents whose KV cache is kept by default: as many full contexts as fit KV_CACHE_BUDGET_BYTES, 2 to 4. */
+/** Documents whose KV cache is kept by default: one full float32 context plus as many fp16 ones as fit KV_CACHE_BUDGET_BYTES, 2 to 4. */
 export function defaultCacheEntries(model: { layers: number; d: number }, contextTokens: number): number {
-  const perEntry = model.layers * 2 * model.d * contextTokens * 4;
-  return Math.max(2, Math.min(4, Math.floor(KV_CACHE_BUDGET_BYTES / perEntry)));
+  const full = model.layers * 2 * model.d * contextTokens * 4;
+  const packed = Math.max(0, Math.floor((KV_CACHE_BUDGET_BYTES - full) / (full / 2)));
+  return Math.max(2, Math.min(4, 1 + packed));
 }
 
 /** A prefix of about `chars` characters of plain Python, the warm-up fill's context. */

@@ -3,13 +3,42 @@
  * out. A request reuses the longest common token prefix with what is cached: typing extends it by
  * the new tokens only; an edit elsewhere cuts it back to the first changed token and recomputes
  * from there.
+ *
+ * Only the most recently used entry stays in float32. The others wait packed as fp16 (half.ts:
+ * half the bytes, relative error at most 2^-11) and are unpacked when their document is asked for
+ * again, which costs far less than the passes that would rebuild them.
  */
+import { packHalf, unpackHalf } from './half';
 import { type Kv, type ModelSession, truncateKv } from './session';
+
+interface PackedKv {
+  k: Uint16Array[];
+  v: Uint16Array[];
+  length: number;
+}
 
 interface Entry {
   ids: number[];
-  kv: Kv;
+  kv?: Kv;
+  packed?: PackedKv;
   startOffset: number;
+}
+
+export function packKv(kv: Kv): PackedKv {
+  return { k: kv.k.map(packHalf), v: kv.v.map(packHalf), length: kv.length };
+}
+
+export function unpackKv(p: PackedKv): Kv {
+  return { k: p.k.map(unpackHalf), v: p.v.map(unpackHalf), length: p.length };
+}
+
+/** The float32 cache of an entry, unpacking it (and keeping it unpacked) if it waited packed. */
+function live(e: Entry): Kv {
+  if (!e.kv) {
+    e.kv = unpackKv(e.packed as PackedKv);
+    e.packed = undefined;
+  }
+  return e.kv;
 }
 
 export interface Prepared {
@@ -53,7 +82,8 @@ export class KvCache {
     let common = 0;
     if (e) {
       common = lcp(e.ids, ids);
-      kv = common === e.ids.length ? e.kv : truncateKv(e.kv, common, session.dims);
+      const whole = live(e);
+      kv = common === e.ids.length ? whole : truncateKv(whole, common, session.dims);
     }
     if (common === ids.length && e && common === e.ids.length) {
       this.touch(key, e);
@@ -100,12 +130,26 @@ export class KvCache {
     return this.entries.size;
   }
 
+  /** How many entries wait packed as fp16 (all but the most recently used, once they were packed). */
+  get packedCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.packed) n++;
+    return n;
+  }
+
   private touch(key: string, e: Entry): void {
     this.entries.delete(key);
     this.entries.set(key, e);
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
+    }
+    // every other entry waits packed; a request still running on one keeps its own float32 arrays
+    for (const [k, other] of this.entries) {
+      if (k !== key && other.kv) {
+        other.packed = packKv(other.kv);
+        other.kv = undefined;
+      }
     }
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * IEEE 754 half precision (fp16) packing of float32 buffers, for KV caches that wait unused: half
+ * the bytes, about 3 significant decimal digits (relative error at most 2^-11, round to nearest
+ * even). Written out by hand rather than with Float16Array, which the Node of older VS Code
+ * builds lacks.
+ */
+
+/** fp16 bits of one float32 given as its bits. */
+export function halfBits(b: number): number {
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  const mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0); // Inf, NaN
+  const e = exp - 112; // rebias 127 -> 15
+  if (e >= 31) return sign | 0x7c00; // too large: Inf
+  if (e <= 0) {
+    // subnormal half (or zero)
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    let h = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && (h & 1) !== 0)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // a carry out of the mantissa bumps the exponent, up to Inf: both correct
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) !== 0)) h++;
+  return sign | h;
+}
+
+/** float32 value of fp16 bits. */
+export function halfValue(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant !== 0 ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+let table: Float32Array | undefined;
+
+/** All 65,536 fp16 values as float32 (256 KB, built once). */
+function decodeTable(): Float32Array {
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) table[h] = halfValue(h);
+  }
+  return table;
+}
+
+export function packHalf(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < out.length; i++) out[i] = halfBits(bits[i]);
+  return out;
+}
+
+export function unpackHalf(src: Uint16Array): Float32Array {
+  const t = decodeTable();
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < out.length; i++) out[i] = t[src[i]];
+  return out;
+}

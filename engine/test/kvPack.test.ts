@@ -1,0 +1,99 @@
+/**
+ * KV caches that wait unused are packed as fp16 (half.ts, kvcache.ts): the conversion rounds to
+ * the nearest fp16 value, and the cache keeps only its most recently used entry in float32 while
+ * giving every entry back whole when its key is asked for again.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { halfBits, halfValue, packHalf, unpackHalf } from '../src/half';
+import { KvCache } from '../src/kvcache';
+import type { Kv } from '../src/session';
+
+const bitsOf = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
+
+test('halfBits rounds float32 to the nearest fp16, ties to even, with subnormals, Inf and NaN', () => {
+  const cases: [number, number][] = [
+    [0, 0x0000],
+    [-0, 0x8000],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.5, 0x3800],
+    [65504, 0x7bff], // largest finite half
+    [65520, 0x7c00], // rounds up to Inf
+    [1e6, 0x7c00],
+    [Infinity, 0x7c00],
+    [-Infinity, 0xfc00],
+    [2 ** -24, 0x0001], // smallest subnormal
+    [2 ** -14, 0x0400], // smallest normal
+    [2 ** -26, 0x0000], // below half the smallest subnormal
+    [1 + 2 ** -11, 0x3c00], // tie between 1 and 1 + 2^-10: to even (1)
+    [1 + 3 * 2 ** -11, 0x3c02], // tie: to even (1 + 2^-9)
+    [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above the tie
+  ];
+  for (const [x, h] of cases) assert.equal(halfBits(bitsOf(x)), h, `${x}`);
+  assert.ok(Number.isNaN(halfValue(halfBits(bitsOf(NaN)))));
+});
+
+test('every fp16 value survives a float32 round trip, and packing keeps 2^-11 relative precision', () => {
+  for (let h = 0; h < 65536; h++) {
+    const x = halfValue(h);
+    if (Number.isNaN(x)) continue;
+    assert.equal(halfBits(bitsOf(x)), h, `0x${h.toString(16)}`);
+  }
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 40;
+  const src = Float32Array.from({ length: 10_000 }, rnd);
+  const back = unpackHalf(packHalf(src));
+  for (let i = 0; i < src.length; i++) {
+    const tol = Math.max(Math.abs(src[i]) * 2 ** -11, 2 ** -25);
+    assert.ok(Math.abs(back[i] - src[i]) <= tol, `${src[i]} -> ${back[i]}`);
+  }
+});
+
+/** A stand-in session: the "cache" of token t at layer l holds the value t + l / 8 (exact in fp16). */
+const dims = { layers: 2, heads: 1, headDim: 2, vocab: 16 };
+const fake = {
+  dims,
+  passes: 0,
+  emptyKv(): Kv {
+    return { k: [new Float32Array(0), new Float32Array(0)], v: [new Float32Array(0), new Float32Array(0)], length: 0 };
+  },
+  async extend(ids: readonly number[], past: Kv): Promise<Kv> {
+    this.passes++;
+    const all = [...kvIds(past), ...ids];
+    const layer = (l: number) => Float32Array.from(all.flatMap((t) => [t + l / 8, t + l / 8]));
+    return { k: [layer(0), layer(1)], v: [layer(0), layer(1)], length: all.length };
+  },
+};
+function kvIds(kv: Kv): number[] {
+  return Array.from({ length: kv.length }, (_, i) => kv.v[0][2 * i]);
+}
+
+test('KvCache keeps only the most recent document in float32 and gives a packed one back whole', async () => {
+  const cache = new KvCache(3);
+  const a = [1, 2, 3, 4];
+  const b = [5, 6, 7];
+  await cache.prepare('a', a, 0, fake);
+  assert.equal(cache.packedCount, 0);
+  await cache.prepare('b', b, 0, fake);
+  assert.equal(cache.packedCount, 1, 'a waits packed');
+  const passes = fake.passes;
+  const again = await cache.prepare('a', [...a, 9], 0, fake);
+  assert.equal(again.cachedTokens, 4, 'the packed cache is reused, not rebuilt');
+  assert.equal(fake.passes - passes, 1);
+  assert.deepEqual(kvIds(again.kv), [...a, 9]);
+  assert.deepEqual(Array.from(again.kv.k[1]), [...a, 9].flatMap((t) => [t + 1 / 8, t + 1 / 8]));
+  assert.equal(cache.packedCount, 1, 'now b waits packed and a is float32');
+  const hit = await cache.prepare('b', b, 0, fake);
+  assert.equal(hit.newTokens, 0);
+  assert.deepEqual(kvIds(hit.kv), b);
+});
+
+test('packing another entry never changes the arrays a running request holds', async () => {
+  const cache = new KvCache(2);
+  const held = await cache.prepare('a', [1, 2, 3], 0, fake);
+  const copy = held.kv.k.map((x) => Float32Array.from(x));
+  await cache.prepare('b', [4, 5], 0, fake); // packs a
+  assert.equal(cache.packedCount, 1);
+  held.kv.k.forEach((x, l) => assert.deepEqual(Array.from(x), Array.from(copy[l])));
+});
