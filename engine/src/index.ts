@@ -28,6 +28,7 @@ import type {
   InfillResult,
   RefactorRequest,
   RefactorResult,
+  KvCacheStats,
 } from './types';
 import { type SamplerModel, type SamplerOptions } from './sampler';
 import { rewriteWindows } from './rewrite';
@@ -211,6 +212,10 @@ export class DiffillEngine implements Engine {
 
   get forwards(): number {
     return this.session.forwards;
+  }
+
+  cacheStats(): KvCacheStats {
+    return { entries: this.cache.size, packed: this.cache.packedCount, bytes: this.cache.bytes };
   }
 
   /**

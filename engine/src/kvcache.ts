@@ -130,6 +130,16 @@ export class KvCache {
     return this.entries.size;
   }
 
+  /** Bytes held by the cached keys and values (float32 entries at 4 bytes a value, packed ones at 2). */
+  get bytes(): number {
+    let n = 0;
+    for (const e of this.entries.values()) {
+      const arrays = e.kv ? [...e.kv.k, ...e.kv.v] : [...(e.packed as PackedKv).k, ...(e.packed as PackedKv).v];
+      for (const a of arrays) n += a.byteLength;
+    }
+    return n;
+  }
+
   /** How many entries wait packed as fp16 (all but the most recently used, once they were packed). */
   get packedCount(): number {
     let n = 0;

@@ -135,7 +135,7 @@ export interface EngineOptions {
   executionProviders?: string[];
   /** Block size of single-line fills (default 16; the model was trained on blocks of 8-32). */
   lineBlockSize?: number;
-  /** Documents whose KV cache is kept (default: as many full contexts as fit 48 MiB, 2 to 4; index.ts defaultCacheEntries). */
+  /** Documents whose KV cache is kept (default: one float32 context and as many fp16 ones as fit 32 MiB, 2 to 4; index.ts defaultCacheEntries). */
   cacheEntries?: number;
   /** Longest context extension run as one pass (default 128 tokens; 0: one pass however long). */
   extendChunk?: number;
@@ -210,5 +210,13 @@ export interface Engine {
    * when it failed (the engine still serves: the error is the one a request would meet too).
    */
   whenWarm?(): Promise<number | undefined>;
+  /** The documents' KV caches as kept now: entries, how many wait packed as fp16, and their bytes. */
+  cacheStats?(): KvCacheStats;
   dispose(): Promise<void>;
+}
+
+export interface KvCacheStats {
+  entries: number;
+  packed: number;
+  bytes: number;
 }

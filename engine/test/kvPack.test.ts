@@ -97,3 +97,13 @@ test('packing another entry never changes the arrays a running request holds', a
   assert.equal(cache.packedCount, 1);
   held.kv.k.forEach((x, l) => assert.deepEqual(Array.from(x), Array.from(copy[l])));
 });
+
+test('KvCache counts its bytes: float32 entries at 4 bytes a value, packed ones at 2', async () => {
+  const cache = new KvCache(3);
+  await cache.prepare('a', [1, 2, 3, 4], 0, fake); // 2 layers x (k + v) x 4 tokens x 2 values
+  assert.equal(cache.bytes, 2 * 2 * 4 * 2 * 4);
+  await cache.prepare('b', [5, 6], 0, fake);
+  assert.equal(cache.bytes, 2 * 2 * 4 * 2 * 2 + 2 * 2 * 2 * 2 * 4);
+  cache.evict();
+  assert.equal(cache.bytes, 0);
+});

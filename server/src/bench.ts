@@ -12,6 +12,8 @@
  *    (a keystroke every --key-ms, default 60 ms); each keystroke sends a fill with the latency
  *    budget and cancels the previous one if it is still running, as VS Code does. p50/p95 are
  *    request -> completion of the fills that completed (warm: the document's KV cache is kept).
+ *  - kv_cache_mb: the documents' KV caches kept at the end (kv_cache_docs of them, kv_cache_packed
+ *    waiting as fp16): the part of rss_mb that the model's size and KV_CACHE_BUDGET_BYTES decide.
  *  - exact match: at held-out line starts of a warm document (context already encoded), the line is
  *    filled with parallel decoding and with one token per forward pass (same weights, no deadline),
  *    one after the other; forwards and wall time of both give the speedups.
@@ -218,6 +220,7 @@ export async function runBench(args: string[]): Promise<number> {
   const show = args.includes('--show-em');
   const { par, seq } = await exactMatch(engine, emSpots, show, tuning);
   const rss = process.memoryUsage().rss;
+  const kv = engine.cacheStats?.();
   const out = {
     model: engine.info.modelName,
     cores: os.cpus().length,
@@ -249,6 +252,9 @@ export async function runBench(args: string[]): Promise<number> {
     ),
     rss_mb: Math.round(rss / 1e6),
     rss_start_mb: Math.round(rss0 / 1e6),
+    kv_cache_docs: kv?.entries ?? null,
+    kv_cache_packed: kv?.packed ?? null,
+    kv_cache_mb: kv ? Math.round(kv.bytes / 1e5) / 10 : null,
   };
   await engine.dispose();
   if (json) {
