@@ -52,16 +52,43 @@ function decodeTable(): Float32Array {
   return table;
 }
 
+/**
+ * fp16 bits of every value. Values in the normal half range (nearly all of a KV cache) take a
+ * branch-free rounding, the same as halfBits: adding 0xfff plus the lowest kept bit rounds to
+ * nearest even, and a carry out of the mantissa lands in the exponent. The rest go through
+ * halfBits. About 10 ms for a full 24m context (4.4 M values) here, against 30 ms with halfBits
+ * for every value (README, Measured numbers, session 24).
+ */
 export function packHalf(src: Float32Array): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < out.length; i++) out[i] = halfBits(bits[i]);
+  for (let i = 0; i < out.length; i++) {
+    const b = bits[i];
+    const e = ((b >>> 23) & 0xff) - 112;
+    if (e > 0 && e < 31) {
+      const m = b & 0x7fffff;
+      out[i] = ((b >>> 16) & 0x8000) | ((e << 10) + ((m + 0xfff + ((m >>> 13) & 1)) >>> 13));
+    } else out[i] = halfBits(b);
+  }
   return out;
 }
 
 export function unpackHalf(src: Uint16Array): Float32Array {
-  const t = decodeTable();
+  const t = decodeBitsTable();
   const out = new Float32Array(src.length);
-  for (let i = 0; i < out.length; i++) out[i] = t[src[i]];
+  // copied as bits: no float conversion on the way
+  const o = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) o[i] = t[src[i]];
   return out;
+}
+
+let bitsTable: Uint32Array | undefined;
+
+/** decodeTable's values as float32 bits. */
+function decodeBitsTable(): Uint32Array {
+  if (!bitsTable) {
+    const f = decodeTable();
+    bitsTable = new Uint32Array(f.buffer.slice(0));
+  }
+  return bitsTable;
 }

@@ -50,6 +50,26 @@ test('every fp16 value survives a float32 round trip, and packing keeps 2^-11 re
   }
 });
 
+test('packHalf gives halfBits for every value: its fast path for normal values rounds the same way', () => {
+  const xs: number[] = [1 + 2 ** -11, 1 + 3 * 2 ** -11, -(1 + 2 ** -11), 65504, 65519, 65520, 2 ** -14, 2 ** -14 - 2 ** -25, 2 ** -24, 1e-9, NaN, Infinity, -0, 0];
+  // ties and near-ties at every exponent of the half range
+  for (let e = -14; e <= 15; e++) for (const m of [0x1000, 0x3000, 0x0fff, 0x1001, 0x7fffff, 0x7ff000]) xs.push((1 + m / 2 ** 23) * 2 ** e);
+  let seed = 11;
+  for (let i = 0; i < 20_000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    xs.push((seed / 2 ** 31 - 0.5) * 2 ** ((seed % 40) - 20));
+  }
+  const src = Float32Array.from(xs);
+  const packed = packHalf(src);
+  const bits = new Uint32Array(src.buffer);
+  for (let i = 0; i < src.length; i++) assert.equal(packed[i], halfBits(bits[i]), `${src[i]}`);
+  const back = unpackHalf(packed);
+  for (let i = 0; i < src.length; i++) {
+    if (Number.isNaN(src[i])) assert.ok(Number.isNaN(back[i]));
+    else assert.equal(back[i], halfValue(packed[i]));
+  }
+});
+
 /** A stand-in session: the "cache" of token t at layer l holds the value t + l / 8 (exact in fp16). */
 const dims = { layers: 2, heads: 1, headDim: 2, vocab: 16 };
 const fake = {
