@@ -82,8 +82,11 @@ export class KvCache {
     let common = 0;
     if (e) {
       common = lcp(e.ids, ids);
-      const whole = live(e);
-      kv = common === e.ids.length ? whole : truncateKv(whole, common, session.dims);
+      // nothing in common: the stored cache is not needed, so a packed one is not unpacked
+      if (common > 0) {
+        const whole = live(e);
+        kv = common === e.ids.length ? whole : truncateKv(whole, common, session.dims);
+      }
     }
     if (common === ids.length && e && common === e.ids.length) {
       this.touch(key, e);
