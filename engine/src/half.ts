@@ -41,17 +41,6 @@ export function halfValue(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-let table: Float32Array | undefined;
-
-/** All 65,536 fp16 values as float32 (256 KB, built once). */
-function decodeTable(): Float32Array {
-  if (!table) {
-    table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) table[h] = halfValue(h);
-  }
-  return table;
-}
-
 /**
  * fp16 bits of every value. Values in the normal half range (nearly all of a KV cache) take a
  * branch-free rounding, the same as halfBits: adding 0xfff plus the lowest kept bit rounds to
@@ -84,11 +73,12 @@ export function unpackHalf(src: Uint16Array): Float32Array {
 
 let bitsTable: Uint32Array | undefined;
 
-/** decodeTable's values as float32 bits. */
+/** All 65,536 fp16 values as float32 bits (256 KB, built once). */
 function decodeBitsTable(): Uint32Array {
   if (!bitsTable) {
-    const f = decodeTable();
-    bitsTable = new Uint32Array(f.buffer.slice(0));
+    const f = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f[h] = halfValue(h);
+    bitsTable = new Uint32Array(f.buffer);
   }
   return bitsTable;
 }
