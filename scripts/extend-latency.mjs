@@ -6,17 +6,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
+import { measureArgs, require, root } from './measure-args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) : d);
-const N = opt('--tokens', 414);
-const reps = opt('--reps', 12);
-const root = path.join(import.meta.dirname, '..');
-const require = createRequire(import.meta.url);
-require('tsx/cjs');
 // default: the shipped model, found as the server finds it
-const dir = args.find((a, i) => !a.startsWith('--') && !['--tokens', '--reps'].includes(args[i - 1])) ?? require(path.join(root, 'server', 'src', 'engineHost.ts')).findEmbeddedModel(path.join(root, 'models'));
+const { opts, dir } = measureArgs({ '--tokens': 414, '--reps': 12 });
+const N = opts['--tokens'];
+const reps = opts['--reps'];
 const { ModelSession } = require(path.join(root, 'engine', 'src', 'session.ts'));
 const { CodeTokenizer } = require(path.join(root, 'engine', 'src', 'tokenizer.ts'));
 const { addLogitRows } = require(path.join(root, 'engine', 'test', 'logitRowsEdit.ts'));

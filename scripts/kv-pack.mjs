@@ -7,16 +7,11 @@
 //   MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 node scripts/kv-pack.mjs
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
+import { measureArgs, require, root } from './measure-args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) : d);
-const tokens = opt('--tokens', 480);
-const rounds = opt('--rounds', 8);
-const root = path.join(import.meta.dirname, '..');
-const require = createRequire(import.meta.url);
-require('tsx/cjs');
-const dir = args.find((a, i) => !a.startsWith('--') && !['--tokens', '--rounds'].includes(args[i - 1])) ?? require(path.join(root, 'server', 'src', 'engineHost.ts')).findEmbeddedModel(path.join(root, 'models'));
+const { opts, dir } = measureArgs({ '--tokens': 480, '--rounds': 8 });
+const tokens = opts['--tokens'];
+const rounds = opts['--rounds'];
 const { packHalf, unpackHalf } = require(path.join(root, 'engine', 'src', 'half.ts'));
 const m = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).model;
 const per = m.d * tokens;

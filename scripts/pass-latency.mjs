@@ -4,17 +4,12 @@
 //   node scripts/pass-latency.mjs [MODEL_DIR] [--context 450] [--reps 25]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
+import { measureArgs, require, root } from './measure-args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (n, d) => (args.indexOf(n) >= 0 ? Number(args[args.indexOf(n) + 1]) : d);
-const P = opt('--context', 450);
-const reps = opt('--reps', 25);
-const root = path.join(import.meta.dirname, '..');
-const require = createRequire(import.meta.url);
-require('tsx/cjs');
 // default: the shipped model, found as the server finds it
-const dir = args.find((a, i) => !a.startsWith('--') && !['--context', '--reps'].includes(args[i - 1])) ?? require(path.join(root, 'server', 'src', 'engineHost.ts')).findEmbeddedModel(path.join(root, 'models'));
+const { opts, dir } = measureArgs({ '--context': 450, '--reps': 25 });
+const P = opts['--context'];
+const reps = opts['--reps'];
 const { ModelSession, appendKv } = require(path.join(root, 'engine', 'src', 'session.ts'));
 const { CodeTokenizer } = require(path.join(root, 'engine', 'src', 'tokenizer.ts'));
 const conf = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
