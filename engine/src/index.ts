@@ -149,8 +149,13 @@ export async function loadEngine(opts: EngineOptions): Promise<Engine> {
  * 35.4 MB, now 26.5 MB). Session 19 measured the 21m with 4 float32 documents at RSS 295 / 317 MB
  * (goal 300) and with 3 at 267 / 284 / 307 MB (`node dist/cli.js bench --json`, README
  * "Measured numbers").
+ * Since session 26 the packing waits until the engine is idle, so right after a move to another
+ * document two caches are float32 (one full context more for a moment, 8.9 MB for the 24m).
  */
 export const KV_CACHE_BUDGET_BYTES = 32 * 1024 * 1024;
+
+/** Quiet time (ms) after the last request before idle documents' KV caches are packed as fp16. */
+export const IDLE_PACK_MS = 300;
 
 /** Documents whose KV cache is kept by default: one full float32 context plus as many fp16 ones as fit KV_CACHE_BUDGET_BYTES, 2 to 4. */
 export function defaultCacheEntries(model: { layers: number; d: number }, contextTokens: number): number {
@@ -174,6 +179,10 @@ export function warmupPrefix(chars: number): string {
 export class DiffillEngine implements Engine {
   private readonly cache: KvCache;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Requests queued or running; idle packing of KV caches runs only while this is 0. */
+  private active = 0;
+  private idleTimer?: ReturnType<typeof setTimeout>;
+  private disposed = false;
   private warm: Promise<number | undefined> = Promise.resolve(undefined);
   private readonly warmAbort = new AbortController();
   private _info: EngineInfo;
@@ -254,17 +263,42 @@ export class DiffillEngine implements Engine {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
+    clearTimeout(this.idleTimer);
     this.warmAbort.abort(); // a warm-up still running stops within one step
     this.cache.evict();
     await this.queue.catch(() => undefined);
     await this.session.dispose();
   }
 
-  /** Work runs one request at a time (one ONNX session); a queued request that was cancelled never starts. */
+  /**
+   * Work runs one request at a time (one ONNX session); a queued request that was cancelled never
+   * starts. Once the last one is done and no other came for IDLE_PACK_MS, idle documents' KV caches
+   * are packed as fp16 (kvcache.ts), one array per turn of the event loop, so that a request
+   * arriving meanwhile waits at most one array's packing.
+   */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    this.active++;
+    clearTimeout(this.idleTimer);
     const run = this.queue.then(fn);
     this.queue = run.catch(() => undefined);
+    this.queue.then(() => {
+      if (--this.active === 0 && !this.disposed) {
+        this.idleTimer = setTimeout(() => this.packWhileIdle(), IDLE_PACK_MS);
+        this.idleTimer.unref?.();
+      }
+    });
     return run;
+  }
+
+  private packWhileIdle(): void {
+    if (this.active > 0 || this.disposed) return;
+    if (this.cache.packStep()) setImmediate(() => this.packWhileIdle()).unref?.();
+  }
+
+  /** Packs idle documents' KV caches now, as idle packing would (for benchmarks and tests). */
+  packIdleCaches(): void {
+    this.cache.packAll();
   }
 
   fill(req: FillRequest): Promise<FillResult> {

@@ -4,9 +4,12 @@
  * the new tokens only; an edit elsewhere cuts it back to the first changed token and recomputes
  * from there.
  *
- * Only the most recently used entry stays in float32. The others wait packed as fp16 (half.ts:
- * half the bytes, relative error at most 2^-11) and are unpacked when their document is asked for
- * again, which costs far less than the passes that would rebuild them.
+ * Entries that wait unused are packed as fp16 (half.ts: half the bytes, relative error at most
+ * 2^-11) and unpacked when their document is asked for again, which costs far less than the passes
+ * that would rebuild them. Packing is done while the engine is idle (`packStep`, one array at a
+ * time), not on a request's path: a request leaves the entry it used and the one used before it in
+ * float32 (`LIVE_MAX`), so moving to another document and back costs no conversion at all, and only
+ * a third document touched before the engine was idle packs the oldest on the way.
  */
 import { packHalf, unpackHalf } from './half';
 import { type Kv, type ModelSession, truncateKv } from './session';
@@ -22,7 +25,12 @@ interface Entry {
   kv?: Kv;
   packed?: PackedKv;
   startOffset: number;
+  /** fp16 arrays made so far by idle packing (keys first, then values); dropped if the entry is used. */
+  packing?: Uint16Array[];
 }
+
+/** How many entries a request leaves in float32: the one it used and the one used before it. */
+export const LIVE_MAX = 2;
 
 export function packKv(kv: Kv): PackedKv {
   return { k: kv.k.map(packHalf), v: kv.v.map(packHalf), length: kv.length };
@@ -38,6 +46,7 @@ function live(e: Entry): Kv {
     e.kv = unpackKv(e.packed as PackedKv);
     e.packed = undefined;
   }
+  e.packing = undefined;
   return e.kv;
 }
 
@@ -143,7 +152,36 @@ export class KvCache {
     return n;
   }
 
-  /** How many entries wait packed as fp16 (all but the most recently used, once they were packed). */
+  /**
+   * Packs one more array of the least recently used float32 entry other than the newest, and
+   * returns whether any such entry is left to pack. The engine calls it while idle, yielding to
+   * requests between calls (about 1 ms an array for a full context of the shipped model).
+   */
+  packStep(): boolean {
+    const keys = [...this.entries.keys()];
+    for (const key of keys.slice(0, -1)) {
+      const e = this.entries.get(key) as Entry;
+      if (!e.kv) continue;
+      const arrays = [...e.kv.k, ...e.kv.v];
+      const done = (e.packing ??= []);
+      done.push(packHalf(arrays[done.length]));
+      if (done.length === arrays.length) {
+        const n = e.kv.k.length;
+        e.packed = { k: done.slice(0, n), v: done.slice(n), length: e.kv.length };
+        e.kv = undefined;
+        e.packing = undefined;
+      }
+      return keys.slice(0, -1).some((k) => this.entries.get(k)?.kv);
+    }
+    return false;
+  }
+
+  /** Packs every entry but the newest now (what idle packing ends with). */
+  packAll(): void {
+    while (this.packStep());
+  }
+
+  /** How many entries wait packed as fp16 (those not among the last used, once idle packing ran). */
   get packedCount(): number {
     let n = 0;
     for (const e of this.entries.values()) if (e.packed) n++;
@@ -157,12 +195,16 @@ export class KvCache {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    // every other entry waits packed; a request still running on one keeps its own float32 arrays
-    for (const [k, other] of this.entries) {
-      if (k !== key && other.kv) {
-        other.packed = packKv(other.kv);
-        other.kv = undefined;
-      }
+    // beyond the LIVE_MAX newest, entries are packed now (idle packing does the rest later); a
+    // request still running on one keeps its own float32 arrays
+    let live = 0;
+    for (const k of [...this.entries.keys()].reverse()) {
+      const other = this.entries.get(k) as Entry;
+      if (!other.kv) continue;
+      if (++live <= LIVE_MAX) continue;
+      other.packed = packKv(other.kv);
+      other.kv = undefined;
+      other.packing = undefined;
     }
   }
 }

@@ -212,6 +212,8 @@ export interface Engine {
   whenWarm?(): Promise<number | undefined>;
   /** The documents' KV caches as kept now: entries, how many wait packed as fp16, and their bytes. */
   cacheStats?(): KvCacheStats;
+  /** Packs idle documents' KV caches now, as the engine does by itself once idle (benchmarks, tests). */
+  packIdleCaches?(): void;
   dispose(): Promise<void>;
 }
 

@@ -164,6 +164,24 @@ test('documents keep separate caches', { skip }, async () => {
   assert.ok(back.cachedTokens > 100);
 });
 
+test('idle documents\' caches are packed as fp16 once the engine is idle, not on the request path, and come back whole', { skip }, async () => {
+  engine.evict();
+  const first = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'x' });
+  await engine.fill({ prefix: 'const a = 1;\nconst b = ', suffix: ';\n', mode: 'line', budgetMs: 10_000, cacheKey: 'y' });
+  const busy = engine.cacheStats();
+  assert.equal(busy.entries, 2);
+  assert.equal(busy.packed, 0, 'moving to another document packs nothing while requests run');
+  // the idle timer (IDLE_PACK_MS) then packs x one array per event-loop turn
+  const until = Date.now() + 20_000;
+  while (engine.cacheStats().packed < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const idle = engine.cacheStats();
+  assert.equal(idle.packed, 1, 'x waits packed after idle time');
+  assert.ok(idle.bytes < busy.bytes, `${idle.bytes} bytes packed, ${busy.bytes} before`);
+  const back = await engine.fill({ prefix: PREFIX, suffix: SUFFIX, mode: 'line', budgetMs: 10_000, cacheKey: 'x' });
+  assert.equal(back.newTokens, 0, 'the packed cache is reused whole');
+  assert.equal(back.text, first.text, 'and gives the same completion');
+});
+
 test('budget: a fill never overruns its budget by more than one forward pass', { skip }, async () => {
   for (const budget of [5, 10, 30, 60, 120]) {
     for (const [mode, decoding] of [['span', 'sequential'], ['line', 'sequential'], ['span', 'parallel'], ['line', 'parallel'], ['span', 'diffusion']] as const) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { halfBits, halfValue, packHalf, unpackHalf } from '../src/half';
-import { KvCache } from '../src/kvcache';
+import { KvCache, LIVE_MAX } from '../src/kvcache';
 import type { Kv } from '../src/session';
 
 const bitsOf = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
@@ -89,13 +89,14 @@ function kvIds(kv: Kv): number[] {
   return Array.from({ length: kv.length }, (_, i) => kv.v[0][2 * i]);
 }
 
-test('KvCache keeps only the most recent document in float32 and gives a packed one back whole', async () => {
+test('KvCache leaves the last two documents in float32, packs the others when idle and gives a packed one back whole', async () => {
   const cache = new KvCache(3);
   const a = [1, 2, 3, 4];
   const b = [5, 6, 7];
   await cache.prepare('a', a, 0, fake);
-  assert.equal(cache.packedCount, 0);
   await cache.prepare('b', b, 0, fake);
+  assert.equal(cache.packedCount, 0, 'moving to b packs nothing on the request path');
+  cache.packAll(); // what the engine does once idle
   assert.equal(cache.packedCount, 1, 'a waits packed');
   const passes = fake.passes;
   const again = await cache.prepare('a', [...a, 9], 0, fake);
@@ -103,17 +104,51 @@ test('KvCache keeps only the most recent document in float32 and gives a packed 
   assert.equal(fake.passes - passes, 1);
   assert.deepEqual(kvIds(again.kv), [...a, 9]);
   assert.deepEqual(Array.from(again.kv.k[1]), [...a, 9].flatMap((t) => [t + 1 / 8, t + 1 / 8]));
+  assert.equal(cache.packedCount, 0, 'a was unpacked, b is still float32');
+  cache.packAll();
   assert.equal(cache.packedCount, 1, 'now b waits packed and a is float32');
   const hit = await cache.prepare('b', b, 0, fake);
   assert.equal(hit.newTokens, 0);
   assert.deepEqual(kvIds(hit.kv), b);
 });
 
+test(`a third document touched before any idle time packs the oldest of the float32 ones (LIVE_MAX ${LIVE_MAX})`, async () => {
+  const cache = new KvCache(4);
+  await cache.prepare('a', [1, 2], 0, fake);
+  await cache.prepare('b', [3, 4], 0, fake);
+  await cache.prepare('c', [5, 6], 0, fake);
+  assert.equal(cache.packedCount, 1);
+  const hit = await cache.prepare('a', [1, 2], 0, fake);
+  assert.deepEqual(kvIds(hit.kv), [1, 2], 'a, packed on the way, comes back whole');
+  assert.equal(cache.packedCount, 1, 'b is packed now, c and a are float32');
+});
+
+test('idle packing goes one array at a time, and a request in between gets the float32 cache whole', async () => {
+  const cache = new KvCache(3);
+  await cache.prepare('a', [1, 2, 3], 0, fake);
+  await cache.prepare('b', [4], 0, fake);
+  const bytes = cache.bytes;
+  assert.equal(cache.packStep(), true, 'more arrays of a are left');
+  assert.equal(cache.packedCount, 0, 'a stays float32 until all its arrays are packed');
+  assert.equal(cache.bytes, bytes, 'the bytes of a half-packed entry are still its float32 ones');
+  const used = await cache.prepare('a', [1, 2, 3], 0, fake); // the user comes back to a
+  assert.deepEqual(kvIds(used.kv), [1, 2, 3]);
+  // b is the idle one now: 2 layers x (k + v) = 4 arrays, the last step packs it and says none is left
+  assert.equal(cache.packStep(), true);
+  assert.equal(cache.packStep(), true);
+  assert.equal(cache.packStep(), true);
+  assert.equal(cache.packStep(), false);
+  assert.equal(cache.packedCount, 1);
+  assert.equal(cache.packStep(), false, 'nothing is left: the newest entry is never packed');
+  assert.deepEqual(kvIds((await cache.prepare('b', [4], 0, fake)).kv), [4]);
+});
+
 test('packing another entry never changes the arrays a running request holds', async () => {
   const cache = new KvCache(2);
   const held = await cache.prepare('a', [1, 2, 3], 0, fake);
   const copy = held.kv.k.map((x) => Float32Array.from(x));
-  await cache.prepare('b', [4, 5], 0, fake); // packs a
+  await cache.prepare('b', [4, 5], 0, fake);
+  cache.packAll(); // packs a
   assert.equal(cache.packedCount, 1);
   held.kv.k.forEach((x, l) => assert.deepEqual(Array.from(x), Array.from(copy[l])));
 });
@@ -123,6 +158,8 @@ test('KvCache counts its bytes: float32 entries at 4 bytes a value, packed ones 
   await cache.prepare('a', [1, 2, 3, 4], 0, fake); // 2 layers x (k + v) x 4 tokens x 2 values
   assert.equal(cache.bytes, 2 * 2 * 4 * 2 * 4);
   await cache.prepare('b', [5, 6], 0, fake);
+  assert.equal(cache.bytes, 2 * 2 * 4 * 2 * 4 + 2 * 2 * 2 * 2 * 4, 'both float32 until idle');
+  cache.packAll();
   assert.equal(cache.bytes, 2 * 2 * 4 * 2 * 2 + 2 * 2 * 2 * 2 * 4);
   cache.evict();
   assert.equal(cache.bytes, 0);
