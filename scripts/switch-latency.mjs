@@ -3,8 +3,10 @@
 // one asked for). Two documents of about a full context each are filled in turn, with --gap ms
 // of quiet between requests (below IDLE_PACK_MS the engine is never idle; above it, idle packing
 // runs in between). Every switch request extends its document's context by one character, as a
-// keystroke does. Prints one JSON line per gap: median and p90 of the switch requests and of
-// same-document requests (one more keystroke on the document just used) for comparison.
+// keystroke does, and asks for one token (one pass, no deadline), so that its time is the
+// conversions plus that pass and not a latency budget spent on decoding. Prints one JSON line per
+// gap: median and p90 of the switch requests and of same-document requests (one more keystroke on
+// the document just used) for comparison.
 //   node scripts/switch-latency.mjs [MODEL_DIR] [--rounds 20]
 // Run it with the server's glibc settings to match the engine:
 //   MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 node scripts/switch-latency.mjs
@@ -31,7 +33,7 @@ const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 async function fill(d) {
   d.typed++;
   const t = performance.now();
-  await engine.fill({ prefix: d.prefix + ' '.repeat(d.typed), suffix: d.suffix, mode: 'line', budgetMs: 60, cacheKey: d.key });
+  await engine.fill({ prefix: d.prefix + ' '.repeat(d.typed), suffix: d.suffix, mode: 'line', decoding: 'sequential', maxTokens: 1, budgetMs: 60_000, cacheKey: d.key });
   return performance.now() - t;
 }
 

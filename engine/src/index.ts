@@ -293,7 +293,8 @@ export class DiffillEngine implements Engine {
 
   private packWhileIdle(): void {
     if (this.active > 0 || this.disposed) return;
-    if (this.cache.packStep()) setImmediate(() => this.packWhileIdle()).unref?.();
+    // a ref'd immediate: an unref'd one waits until something else wakes the event loop
+    if (this.cache.packStep()) setImmediate(() => this.packWhileIdle());
   }
 
   /** Packs idle documents' KV caches now, as idle packing would (for benchmarks and tests). */
