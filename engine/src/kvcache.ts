@@ -8,8 +8,8 @@
  * 2^-11) and unpacked when their document is asked for again, which costs far less than the passes
  * that would rebuild them. Packing is done while the engine is idle (`packStep`, one array at a
  * time), not on a request's path: a request leaves the entry it used and the one used before it in
- * float32 (`LIVE_MAX`), so moving to another document and back costs no conversion at all, and only
- * a third document touched before the engine was idle packs the oldest on the way.
+ * float32 (`LIVE_MAX`), so moving to another document and back before the engine is idle costs no
+ * conversion at all, and only a third document touched in that time packs the oldest on the way.
  */
 import { packHalf, unpackHalf } from './half';
 import { type Kv, type ModelSession, truncateKv } from './session';
