@@ -25,6 +25,11 @@ export interface BeamOptions {
   width?: number;
   /** false: never end with <eot>. Default true. */
   allowEot?: boolean;
+  /**
+   * No stopper (newline in line mode, <eot>) before this many tokens (default 0). With 1, a blank
+   * line gets the most probable non-empty line instead of an empty completion.
+   */
+  minTokens?: number;
 }
 
 interface Hyp {
@@ -69,6 +74,12 @@ export async function sampleBeam(tok: CodeTokenizer, model: VerifyModel, o: Beam
   const base = proposable(tok, o.allowEot !== false);
   const eot = tok.special.eot;
   const isStop = (t: number) => t === eot || (o.mode === 'line' && tok.hasNewline[t] === 1);
+  const minTokens = o.minTokens ?? 0;
+  let noStop: Uint8Array | undefined;
+  if (minTokens > 0) {
+    noStop = base.slice();
+    for (let t = 0; t < V; t++) if (isStop(t)) noStop[t] = 0;
+  }
   let live: Hyp[] = [{ toks: [], logps: [], score: 0, heal: o.heal }];
   let done: Hyp | undefined;
   /** Generated tokens every live hypothesis shares that the cache already holds (or holds as `last`). */
@@ -96,7 +107,8 @@ export async function sampleBeam(tok: CodeTokenizer, model: VerifyModel, o: Beam
       const h = live[i];
       const nodes = tree.nodesOf[i];
       const row = nodes.length === 0 ? 0 : 1 + nodes[nodes.length - 1];
-      const allowed = h.heal.length > 0 ? healAllowed(tok, base, h.heal) : base;
+      const from = noStop && h.toks.length < minTokens ? noStop : base;
+      const allowed = h.heal.length > 0 ? healAllowed(tok, from, h.heal) : from;
       for (const [t, lp] of topLogp(logits, row * V, V, allowed, W)) {
         const score = h.score + lp;
         if (isStop(t)) {

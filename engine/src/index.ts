@@ -15,7 +15,7 @@ import { sampleBlocks } from './sampler';
 import { appendKv, type Kv, ModelSession } from './session';
 import { sampleBeam } from './beam';
 import { type DraftTree, sampleDraftVerify, type VerifyModel } from './draftVerify';
-import { chooseMode, cutMultiline, cutRepetition, unsureLineCut } from './stops';
+import { blankLine, chooseMode, cutMultiline, cutRepetition, unsureLineCut } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
 import type {
   Engine,
@@ -483,7 +483,13 @@ export class DiffillEngine implements Engine {
     };
     const res =
       decoding === 'beam'
-        ? await sampleBeam(tok, verifier(enough), { mode, maxTokens, heal: ctx.heal, width: req.beamWidth ?? (lineBeam > 1 ? lineBeam : 3) })
+        ? await sampleBeam(tok, verifier(enough), {
+            mode,
+            maxTokens,
+            heal: ctx.heal,
+            width: req.beamWidth ?? (lineBeam > 1 ? lineBeam : 3),
+            minTokens: mode === 'line' && !req.emptyOnBlankLine && blankLine(req.prefix, req.suffix) ? 1 : 0,
+          })
         : verifying
         ? await sampleDraftVerify(tok, verifier(enough), {
             mode,

@@ -24,6 +24,13 @@ export function chooseMode(mode: FillMode | undefined, prefix: string, suffix: s
   return 'line';
 }
 
+/** The cursor's line holds nothing but whitespace, before and after the cursor. */
+export function blankLine(prefix: string, suffix: string): boolean {
+  const openLine = prefix.slice(prefix.lastIndexOf('\n') + 1);
+  const nl = suffix.indexOf('\n');
+  return openLine.trim() === '' && (nl < 0 ? suffix : suffix.slice(0, nl)).trim() === '';
+}
+
 function indentOf(line: string): number {
   let n = 0;
   for (const ch of line) {

@@ -55,6 +55,12 @@ export interface FillRequest {
    * Other modes keep their decoding: a multi-line beam costs one pass per token.
    */
   lineBeamWidth?: number;
+  /**
+   * Beam decoding of a single line on a blank line (nothing but whitespace around the cursor):
+   * by default the most probable non-empty line is proposed, since an empty completion shows
+   * nothing. true lets the beam end at once (the model's "a blank line goes here"), as before.
+   */
+  emptyOnBlankLine?: boolean;
   /** 'diffusion' decoding: confidence threshold for parallel commits (default 0.9). */
   threshold?: number;
   /** 'parallel' decoding: mask slots drafted per pass, and the longest draft verified in one pass. */

@@ -208,3 +208,21 @@ test('a model without tree passes gets a clear error', async () => {
   delete (m as Partial<VerifyModel>).passTree;
   await assert.rejects(sampleBeam(tok, m, opts), /verifies trees/);
 });
+
+test('minTokens: a newline first (an empty line) is not proposed; the best non-empty line is', async () => {
+  const nl = id('\n');
+  const [a, b] = ['a', 'b'].map(id);
+  // at first a newline is the single most likely token (a blank line); otherwise "ab" then a newline
+  const lm: LM = (seq) =>
+    seq.length === 0 ? new Map([[nl, 3], [a, 2], [b, 0]]) : seq.length === 1 ? new Map([[b, 3], [a, 1], [nl, 0]]) : new Map([[nl, 5]]);
+  const empty = await sampleBeam(tok, treeModel(lm), { ...opts, mode: 'line', width: 2 });
+  assert.deepEqual(empty.tokens, []);
+  const m = treeModel(lm);
+  const filled = await sampleBeam(tok, m, { ...opts, mode: 'line', width: 2, minTokens: 1 });
+  assert.deepEqual(filled.tokens, [a, b]);
+  // its first token's probability is renormalised over the tokens allowed there (a and b)
+  const pa = Math.exp(2) / (Math.exp(2) + Math.exp(0));
+  assert.ok(Math.abs(filled.probs[0] - pa) < 1e-4, `p(a) ${filled.probs[0]}`);
+  // after the first token, a newline ends the line as usual
+  assert.ok(m.passes() <= 3, `${m.passes()} passes`);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseMode, cutMultiline, unsureLineCut } from '../src/stops';
+import { blankLine, chooseMode, cutMultiline, unsureLineCut } from '../src/stops';
 
 test('auto mode: multi-line after a block opener on an empty line, else one line', () => {
   assert.equal(chooseMode('auto', 'def f(x):\n    ', '\n'), 'multiline');
@@ -66,4 +66,14 @@ test('unsureLineCut: the first line after the first with a token under minP ends
   // a multi-byte character split over two tokens: the lower probability counts for its line
   const e = enc('x\né');
   assert.equal(unsureLineCut(e, [{ start: 0, end: 2, p: 0.9 }, { start: 2, end: 3, p: 0.9 }, { start: 3, end: 4, p: 0.1 }], 0.2), 1);
+});
+
+test('blankLine: only whitespace on the cursor line, before and after the cursor', () => {
+  assert.equal(blankLine('def f():\n', '\n    return 1\n'), true);
+  assert.equal(blankLine('def f():\n    ', '\n'), true);
+  assert.equal(blankLine('x = 1\n  ', '  \ny = 2'), true);
+  assert.equal(blankLine('', ''), true);
+  assert.equal(blankLine('x = ', '\n'), false);
+  assert.equal(blankLine('x = 1\n', 'y = 2\n'), false);
+  assert.equal(blankLine('x = 1\n\t', '  ) \n'), false);
 });
