@@ -30,6 +30,11 @@ export interface BeamOptions {
    * line gets the most probable non-empty line instead of an empty completion.
    */
   minTokens?: number;
+  /**
+   * Finished hypotheses (their tokens, stopper excluded) for which this holds are dropped and the
+   * search goes on: the engine uses it for a line that would repeat the next line of the suffix.
+   */
+  reject?: (toks: readonly number[]) => boolean;
 }
 
 interface Hyp {
@@ -112,14 +117,14 @@ export async function sampleBeam(tok: CodeTokenizer, model: VerifyModel, o: Beam
       for (const [t, lp] of topLogp(logits, row * V, V, allowed, W)) {
         const score = h.score + lp;
         if (isStop(t)) {
-          if (!done || score > done.score) done = { ...h, score };
+          if ((!done || score > done.score) && !o.reject?.(h.toks)) done = { ...h, score };
           continue;
         }
         const toks = [...h.toks, t];
         const cand: Hyp = { toks, logps: [...h.logps, lp], score, heal: h.heal.length > 0 ? consumeHeal(h.heal, tok.bytes[t]) : h.heal };
         if (toks.length >= o.maxTokens) {
           // at the length limit a hypothesis ends unfinished: counted as finished, as the other decoders return it
-          if (!done || score > done.score) done = cand;
+          if ((!done || score > done.score) && !o.reject?.(cand.toks)) done = cand;
           continue;
         }
         next.push(cand);

@@ -15,7 +15,7 @@ import { sampleBlocks } from './sampler';
 import { appendKv, type Kv, ModelSession } from './session';
 import { sampleBeam } from './beam';
 import { type DraftTree, sampleDraftVerify, type VerifyModel } from './draftVerify';
-import { blankLine, chooseMode, cutMultiline, cutRepetition, unsureLineCut } from './stops';
+import { blankLine, chooseMode, lineBelow, cutMultiline, cutRepetition, unsureLineCut } from './stops';
 import { CodeTokenizer, type SpecialIds } from './tokenizer';
 import type {
   Engine,
@@ -489,6 +489,7 @@ export class DiffillEngine implements Engine {
             heal: ctx.heal,
             width: req.beamWidth ?? (lineBeam > 1 ? lineBeam : 3),
             minTokens: mode === 'line' && !req.emptyOnBlankLine && blankLine(req.prefix, req.suffix) ? 1 : 0,
+            reject: mode === 'line' && !req.repeatNextLine ? this.repeatsNextLine(openLine, req.suffix, ctx.heal) : undefined,
           })
         : verifying
         ? await sampleDraftVerify(tok, verifier(enough), {
@@ -535,6 +536,17 @@ export class DiffillEngine implements Engine {
       newTokens: prepared.newTokens + ctx.tail.length,
       mode,
     };
+  }
+
+  /**
+   * Line mode: a completion that makes the cursor's line a copy of the next non-blank line of the
+   * suffix (indentation included) is a known failure of fill-in-the-middle models, which copy the
+   * line below; on held-out code it is almost never the right line.
+   */
+  private repeatsNextLine(openLine: string, suffix: string, heal: Uint8Array): ((toks: readonly number[]) => boolean) | undefined {
+    const below = lineBelow(suffix);
+    if (!below) return undefined;
+    return (toks) => (openLine + this.textOf(toks, heal) + below.rest).trimEnd() === below.next;
   }
 
   private async infillNow(req: InfillRequest): Promise<InfillResult> {

@@ -31,6 +31,23 @@ export function blankLine(prefix: string, suffix: string): boolean {
   return openLine.trim() === '' && (nl < 0 ? suffix : suffix.slice(0, nl)).trim() === '';
 }
 
+/**
+ * The rest of the cursor's line (`rest`, up to the suffix's first newline) and the next non-blank
+ * line below it without trailing whitespace (`next`); undefined when there is none.
+ */
+export function lineBelow(suffix: string): { rest: string; next: string } | undefined {
+  const nl = suffix.indexOf('\n');
+  if (nl < 0) return undefined;
+  for (let at = nl + 1; at < suffix.length; ) {
+    const end = suffix.indexOf('\n', at);
+    const line = suffix.slice(at, end < 0 ? suffix.length : end);
+    if (line.trim() !== '') return { rest: suffix.slice(0, nl), next: line.trimEnd() };
+    if (end < 0) break;
+    at = end + 1;
+  }
+  return undefined;
+}
+
 function indentOf(line: string): number {
   let n = 0;
   for (const ch of line) {

@@ -61,6 +61,11 @@ export interface FillRequest {
    * nothing. true lets the beam end at once (the model's "a blank line goes here"), as before.
    */
   emptyOnBlankLine?: boolean;
+  /**
+   * Beam decoding of a single line: by default a line that would be a copy of the next non-blank
+   * line of the suffix is not proposed (the next most probable line is). true allows it, as before.
+   */
+  repeatNextLine?: boolean;
   /** 'diffusion' decoding: confidence threshold for parallel commits (default 0.9). */
   threshold?: number;
   /** 'parallel' decoding: mask slots drafted per pass, and the longest draft verified in one pass. */

@@ -226,3 +226,28 @@ test('minTokens: a newline first (an empty line) is not proposed; the best non-e
   // after the first token, a newline ends the line as usual
   assert.ok(m.passes() <= 3, `${m.passes()} passes`);
 });
+
+test('reject: a finished line the predicate rejects is dropped and the search goes on to the next best', async () => {
+  const nl = id('\n');
+  const [a, b] = ['a', 'b'].map(id);
+  // "a" is the most probable line, "bb" the next; a rejected "a" must give "bb", not "a" and not ""
+  const lm: LM = (seq) => {
+    if (seq.length === 0) return new Map([[a, 3], [b, 2], [nl, -2]]);
+    if (seq[0] === a) return new Map([[nl, 5]]);
+    return seq.length === 1 ? new Map([[b, 4], [nl, 0]]) : new Map([[nl, 5]]);
+  };
+  const plain = await sampleBeam(tok, treeModel(lm), { ...opts, mode: 'line', width: 2 });
+  assert.deepEqual(plain.tokens, [a]);
+  const seen: number[][] = [];
+  const r = await sampleBeam(tok, treeModel(lm), {
+    ...opts,
+    mode: 'line',
+    width: 2,
+    reject: (toks) => {
+      seen.push([...toks]);
+      return toks.length === 1 && toks[0] === a;
+    },
+  });
+  assert.deepEqual(r.tokens, [b, b]);
+  assert.ok(seen.some((t) => t.length === 1 && t[0] === a), 'the rejected line was offered to the predicate');
+});

@@ -284,3 +284,39 @@ test('lineBeamWidth: single lines by beam search (the same text as decoding beam
   assert.equal(b.text, a.text);
   assert.equal(b.steps, a.steps);
 });
+
+/** A held-out task (training/eval_sets, never trained on) by id. */
+function heldout(id: string): { task_id: string; prefix: string; suffix: string; target: string } {
+  const tasks = zlib
+    .gunzipSync(fs.readFileSync(path.join(ROOT, 'training', 'eval_sets', 'heldout-1000.jsonl.gz')))
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { task_id: string; prefix: string; suffix: string; target: string });
+  return tasks.find((x) => x.task_id === id)!;
+}
+
+test('beam on a blank line: the most probable non-empty line, not an empty completion (emptyOnBlankLine restores it)', { skip }, async () => {
+  // a task where the model's single most probable answer is a blank line
+  const t = heldout('js/line/877');
+  const req = { prefix: t.prefix, suffix: t.suffix, mode: 'line' as const, budgetMs: 60_000, cacheKey: 'blankLine' };
+  const before = await engine.fill({ ...req, emptyOnBlankLine: true });
+  assert.equal(before.text, '', 'the model no longer prefers a blank line here: the test no longer shows the setting');
+  const now = await engine.fill(req);
+  assert.ok(now.text.trim().length > 0, `non-empty: ${JSON.stringify(now.text)}`);
+  assert.ok(!now.text.includes('\n'));
+  assert.equal(now.text, (await engine.fill({ ...req, decoding: 'beam', beamWidth: LINE_BEAM_WIDTH })).text);
+});
+
+test('beam never proposes a copy of the next line of the suffix (repeatNextLine restores it)', { skip }, async () => {
+  // a task where the most probable line is the one below the cursor, copied
+  const t = heldout('py/line/200');
+  const next = t.suffix.split('\n')[1];
+  const req = { prefix: t.prefix, suffix: t.suffix, mode: 'line' as const, budgetMs: 60_000, cacheKey: 'repeatNext' };
+  const before = await engine.fill({ ...req, repeatNextLine: true });
+  assert.equal(before.text, next, 'the model no longer copies the next line here: the test no longer shows the setting');
+  const now = await engine.fill(req);
+  assert.notEqual(now.text.trimEnd(), next);
+  assert.ok(now.text.trim().length > 0, `non-empty: ${JSON.stringify(now.text)}`);
+  assert.ok(!now.text.includes('\n'));
+});

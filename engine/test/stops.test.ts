@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { blankLine, chooseMode, cutMultiline, unsureLineCut } from '../src/stops';
+import { blankLine, chooseMode, cutMultiline, lineBelow, unsureLineCut } from '../src/stops';
 
 test('auto mode: multi-line after a block opener on an empty line, else one line', () => {
   assert.equal(chooseMode('auto', 'def f(x):\n    ', '\n'), 'multiline');
@@ -76,4 +76,12 @@ test('blankLine: only whitespace on the cursor line, before and after the cursor
   assert.equal(blankLine('x = ', '\n'), false);
   assert.equal(blankLine('x = 1\n', 'y = 2\n'), false);
   assert.equal(blankLine('x = 1\n\t', '  ) \n'), false);
+});
+
+test('lineBelow: the rest of the cursor line and the next non-blank line, trailing whitespace cut', () => {
+  assert.deepEqual(lineBelow('\n    return x  \n'), { rest: '', next: '    return x' });
+  assert.deepEqual(lineBelow(')\n\n  \n}\n'), { rest: ')', next: '}' });
+  assert.deepEqual(lineBelow('\n\n\t\n'), undefined);
+  assert.deepEqual(lineBelow('no newline'), undefined);
+  assert.deepEqual(lineBelow('\n\nlast'), { rest: '', next: 'last' });
 });

@@ -51,7 +51,7 @@ interface Flags {
   switches: Set<string>;
 }
 
-const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width', 'min-line-p', 'empty-on-blank-line']);
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width', 'min-line-p', 'empty-on-blank-line', 'repeat-next-line']);
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { positional: [], values: new Map(), switches: new Set() };
@@ -205,6 +205,7 @@ async function infill(f: Flags): Promise<number> {
           branches: numberFlag(f, 'branches'),
           beamWidth: numberFlag(f, 'beam-width'),
           emptyOnBlankLine: numberFlag(f, 'empty-on-blank-line') === 1,
+          repeatNextLine: numberFlag(f, 'repeat-next-line') === 1,
           treeNodes: numberFlag(f, 'tree-nodes'),
           alternatives: numberFlag(f, 'alternatives'),
           branchLen: numberFlag(f, 'branch-len'),
