@@ -253,15 +253,20 @@ test('multi-line: lines after the first stop at the first unsure one (minLineP);
   assert.ok(multi > 0, `no spot gave a multi-line completion (${spots.length} tried)`);
 });
 
-test('lineBeamWidth: single lines by beam search (the same text as decoding beam), other modes untouched', { skip }, async () => {
-  // a held-out task (training/eval_sets, never trained on) where the most probable line is not the greedy one
+/** A held-out task (training/eval_sets, never trained on) by id. */
+function heldout(id: string): { task_id: string; prefix: string; suffix: string; target: string } {
   const tasks = zlib
     .gunzipSync(fs.readFileSync(path.join(ROOT, 'training', 'eval_sets', 'heldout-1000.jsonl.gz')))
     .toString('utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { task_id: string; prefix: string; suffix: string; target: string });
-  const t = tasks.find((x) => x.task_id === 'py/line/224')!;
+  return tasks.find((x) => x.task_id === id)!;
+}
+
+test('lineBeamWidth: single lines by beam search (the same text as decoding beam), other modes untouched', { skip }, async () => {
+  // a held-out task (training/eval_sets, never trained on) where the most probable line is not the greedy one
+  const t = heldout('py/line/224');
   const req = { prefix: t.prefix, suffix: t.suffix, mode: 'line' as const, budgetMs: 60_000, cacheKey: 'lineBeam' };
   const greedy = await engine.fill({ ...req, lineBeamWidth: 1 });
   const beam = await engine.fill({ ...req, lineBeamWidth: 3 });
@@ -284,17 +289,6 @@ test('lineBeamWidth: single lines by beam search (the same text as decoding beam
   assert.equal(b.text, a.text);
   assert.equal(b.steps, a.steps);
 });
-
-/** A held-out task (training/eval_sets, never trained on) by id. */
-function heldout(id: string): { task_id: string; prefix: string; suffix: string; target: string } {
-  const tasks = zlib
-    .gunzipSync(fs.readFileSync(path.join(ROOT, 'training', 'eval_sets', 'heldout-1000.jsonl.gz')))
-    .toString('utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { task_id: string; prefix: string; suffix: string; target: string });
-  return tasks.find((x) => x.task_id === id)!;
-}
 
 test('beam on a blank line: the most probable non-empty line, not an empty completion (emptyOnBlankLine restores it)', { skip }, async () => {
   // a task where the model's single most probable answer is a blank line
