@@ -12,11 +12,9 @@ const OPENERS = /(?:[:{([]|=>|\bdo|\bthen)\s*$/;
 export function chooseMode(mode: FillMode | undefined, prefix: string, suffix: string): SamplerMode {
   if (mode === 'line' || mode === 'span') return mode;
   if (mode === 'multiline') return 'multiline';
-  const openLine = prefix.slice(prefix.lastIndexOf('\n') + 1);
-  const restOfLine = suffix.slice(0, suffix.indexOf('\n') < 0 ? suffix.length : suffix.indexOf('\n'));
-  if (restOfLine.trim() !== '') return 'line';
-  if (openLine.trim() === '') {
+  if (blankLine(prefix, suffix)) {
     // empty line: multi-line when the line above opens a block, else one line
+    const openLine = prefix.slice(prefix.lastIndexOf('\n') + 1);
     const before = prefix.slice(0, prefix.length - openLine.length).replace(/\s+$/, '');
     const prevLine = before.slice(before.lastIndexOf('\n') + 1);
     return OPENERS.test(prevLine) ? 'multiline' : 'line';
