@@ -266,7 +266,8 @@ function heldout(id: string): { task_id: string; prefix: string; suffix: string;
 
 test('lineBeamWidth: single lines by beam search (the same text as decoding beam), other modes untouched', { skip }, async () => {
   // a held-out task (training/eval_sets, never trained on) where the most probable line is not the greedy one
-  const t = heldout('py/line/224');
+  // (py/line/224 until session 29, whose weights get that one right greedily too)
+  const t = heldout('py/line/180');
   const req = { prefix: t.prefix, suffix: t.suffix, mode: 'line' as const, budgetMs: 60_000, cacheKey: 'lineBeam' };
   const greedy = await engine.fill({ ...req, lineBeamWidth: 1 });
   const beam = await engine.fill({ ...req, lineBeamWidth: 3 });
