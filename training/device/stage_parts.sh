@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -gt 0 ] || { echo "usage: stage_parts.sh FILE [FILE ...]" >&2; exit 2; }
-PART=${PART:-12M}
+PART=${PART:-4M}   # small parts pack the calls tightly; each call carries one folder of them
 STAGE=training/ckpt/stage
 limit=$(( 64 * 1024 * 1024 - 512 * 1024 ))   # keep half a MiB of room
 # counts only files present here: a tracked file moved aside (device/aside.sh) should not travel
@@ -24,7 +24,7 @@ parts=()
 for f in "$@"; do
   [ -f "$f" ] || { echo "missing: $f" >&2; exit 2; }
   b=$(basename "$f")
-  split -b "$PART" -d "$f" "$STAGE/$b.part"
+  split -b "$PART" -d -a 3 "$f" "$STAGE/$b.part"
   for p in "$STAGE/$b".part*; do parts+=("$p"); done
 done
 # pack the parts into calls, in order
@@ -40,18 +40,21 @@ done
 n=${#calls[@]}
 awk -v t="$tree" 'BEGIN { printf "tree %.2f MiB; ", t / 1048576 }'
 echo "$n calls:"
+# each call's parts go into a folder of their own (stage/c1, c2, ...): a call then carries one path,
+# whatever the part size (`run` carries at most 8 paths)
 for i in "${!calls[@]}"; do
   c=$(echo ${calls[$i]})
-  json=$(printf '"%s", ' $c); json="[${json%, }]"
-  sz=$(du -cb $c | tail -1 | cut -f1)
+  d="$STAGE/c$(( i + 1 ))"
+  mkdir -p "$d" && mv $c "$d/"
+  sz=$(du -cb "$d"/* | tail -1 | cut -f1)
   echo
   awk -v a="$sz" -v t="$tree" -v k=$(( i + 1 )) 'BEGIN { printf "call %d: carry %.2f MiB (%.2f MiB with the tree)\n", k, a / 1048576, (a + t) / 1048576 }'
-  echo "  carry: $json"
+  echo "  carry: [\"$d\"]"
   if [ "$i" -lt $(( n - 1 )) ]; then
-    echo "  command: mkdir -p /root/stage && cp $c /root/stage/"
+    echo "  command: mkdir -p /root/stage && cp $d/* /root/stage/"
   else
-    cmd="mkdir -p /root/stage && cp $c /root/stage/"
+    cmd="mkdir -p /root/stage && cp $d/* /root/stage/"
     for f in "$@"; do cmd="$cmd && mkdir -p $(dirname "$f") && cat /root/stage/$(basename "$f").part* > $f"; done
-    echo "  command: $cmd && <the run.sh chain command>"
+    echo "  command: $cmd && sha1sum $* && <the run.sh chain command>"
   fi
 done
