@@ -45,11 +45,12 @@ fs.writeFileSync(inPath, tasks.map((t) => JSON.stringify({ task_id: t.task_id, p
 
 const results = {};
 // a decoding may carry CLI options: `parallel+branches=0+tree-nodes=32` runs `--decoding parallel --branches 0 --tree-nodes 32`
+// `default` passes no --decoding: the editor's choice (`default+line-beam-width=1`: the setting diffill.lineBeamWidth = 1)
 const runs = decodings.flatMap((d) => (d === 'diffusion' ? thresholds.map((t) => [t === 0.9 ? d : `${d}@${t}`, d, t]) : [[d, d.split('+')[0], 0.9]]));
 for (const [name, how, threshold] of runs) {
   const extra = name.split('+').slice(1).flatMap((kv) => [`--${kv.split('=')[0]}`, kv.split('=')[1]]);
   const outPath = path.join(tmp, `${name}.jsonl`);
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', budget, ...modelArgs, '--decoding', how, '--threshold', String(threshold), ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'cli.js'), 'infill', '--jsonl', inPath, '--out', outPath, '--raw', '--budget', budget, ...modelArgs, ...(how === 'default' ? [] : ['--decoding', how]), '--threshold', String(threshold), ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) process.exit(r.status ?? 1);
   const got = new Map(fs.readFileSync(outPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((o) => [o.task_id, o]));
   for (const t of tasks) {

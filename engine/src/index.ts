@@ -481,7 +481,7 @@ export class DiffillEngine implements Engine {
       const t = this.textOf(toks, ctx.heal);
       return cutRepetition(t).cut || (mode === 'multiline' && cutMultiline(t, openLine, req.suffix).cut);
     };
-    const res =
+    let res =
       decoding === 'beam'
         ? await sampleBeam(tok, verifier(enough), {
             mode,
@@ -521,6 +521,27 @@ export class DiffillEngine implements Engine {
       },
     );
     let text = res.healFailed ? '' : this.textOf(res.tokens, ctx.heal);
+    if (decoding === 'parallel' && req.decoding === undefined && mode === 'line' && !res.healFailed && !res.truncated) {
+      // width 1 (greedy draft-and-verify) keeps the beam's two rules for single lines: an empty line
+      // on a blank line, or a copy of the line below, is decoded again by the beam of width 1 (greedy
+      // token by token) with the rules, in the time left. Rare, so the draft's speed is kept.
+      const blank = !req.emptyOnBlankLine && blankLine(req.prefix, req.suffix) && cutRepetition(text).text.trim() === '';
+      const below = req.repeatNextLine ? undefined : lineBelow(req.suffix);
+      const copy = below !== undefined && (openLine + text + below.rest).trimEnd() === below.next;
+      if (blank || copy) {
+        const steps = res.steps;
+        res = await sampleBeam(tok, verifier(enough), {
+          mode,
+          maxTokens,
+          heal: ctx.heal,
+          width: 1,
+          minTokens: blankLine(req.prefix, req.suffix) && !req.emptyOnBlankLine ? 1 : 0,
+          reject: req.repeatNextLine ? undefined : this.repeatsNextLine(openLine, req.suffix, ctx.heal),
+        });
+        res.steps += steps;
+        text = res.healFailed ? '' : this.textOf(res.tokens, ctx.heal);
+      }
+    }
     if (mode === 'multiline' && text.includes('\n')) text = this.cutUnsure(text, res.tokens, res.probs, ctx.heal, req.minLineP ?? MIN_LINE_P);
     if (mode === 'multiline') text = cutMultiline(text, openLine, req.suffix).text;
     text = cutRepetition(text).text;

@@ -52,17 +52,19 @@ export interface FillRequest {
   /**
    * Single-line fills (mode 'line', or 'auto' resolved to it) without an explicit `decoding`: above 1,
    * beam search of this width instead of draft-and-verify (LINE_BEAM_WIDTH by default: 2; 1 is greedy draft-and-verify).
-   * Other modes keep their decoding: a multi-line beam costs one pass per token.
+   * Other modes keep their decoding: a multi-line beam costs one pass per token. With 1, the two
+   * rules below still hold: a greedy line they would reject is decoded again by a beam of width 1.
+   * An explicit `decoding: 'parallel'` is the plain greedy line, without them.
    */
   lineBeamWidth?: number;
   /**
-   * Beam decoding of a single line on a blank line (nothing but whitespace around the cursor):
+   * Beam decoding of a single line (and lineBeamWidth 1) on a blank line (nothing but whitespace around the cursor):
    * by default the most probable non-empty line is proposed, since an empty completion shows
    * nothing. true lets the beam end at once (the model's "a blank line goes here"), as before.
    */
   emptyOnBlankLine?: boolean;
   /**
-   * Beam decoding of a single line: by default a line that would be a copy of the next non-blank
+   * Beam decoding of a single line (and lineBeamWidth 1): by default a line that would be a copy of the next non-blank
    * line of the suffix is not proposed (the next most probable line is). true allows it, as before.
    */
   repeatNextLine?: boolean;

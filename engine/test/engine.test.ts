@@ -10,6 +10,7 @@ import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { Deadline, type DiffillEngine, LINE_BEAM_WIDTH, loadEngine } from '../src/index';
 import { NO_MODEL, ROOT, shippedModelDir } from './helpers';
+import { lineBelow } from '../src/stops';
 
 const dir = shippedModelDir();
 const skip = dir ? false : NO_MODEL;
@@ -314,4 +315,28 @@ test('beam never proposes a copy of the next line of the suffix (repeatNextLine 
   assert.notEqual(now.text.trimEnd(), next);
   assert.ok(now.text.trim().length > 0, `non-empty: ${JSON.stringify(now.text)}`);
   assert.ok(!now.text.includes('\n'));
+});
+
+test('lineBeamWidth 1 keeps both rules: a greedy empty or copied line is decoded again by the beam of width 1', { skip }, async () => {
+  // held-out tasks where greedy draft-and-verify (session 29's weights) gives an empty completion on a
+  // blank line, and a copy of the line below (training/eval_sets/outputs/*-s29.parallel.*)
+  for (const [id, rule] of [['js/line/92', 'emptyOnBlankLine'], ['py/line/200', 'repeatNextLine']] as const) {
+    const t = heldout(id);
+    const req = { prefix: t.prefix, suffix: t.suffix, mode: 'line' as const, budgetMs: 60_000, cacheKey: `w1rules-${id}` };
+    const plain = await engine.fill({ ...req, decoding: 'parallel' });
+    const next = lineBelow(t.suffix)?.next;
+    const open = t.prefix.slice(t.prefix.lastIndexOf('\n') + 1);
+    if (rule === 'emptyOnBlankLine') assert.equal(plain.text, '', `${id}: greedy no longer gives an empty line here, the test no longer shows the rule`);
+    else assert.equal((open + plain.text).trimEnd(), next, `${id}: greedy no longer copies the next line here, the test no longer shows the rule`);
+    const w1 = await engine.fill({ ...req, lineBeamWidth: 1 });
+    // on a blank line the answer is a non-empty line; elsewhere ending the line as it is may be the next best
+    if (rule === 'emptyOnBlankLine') assert.ok(w1.text.trim().length > 0, `${id}: non-empty: ${JSON.stringify(w1.text)}`);
+    assert.notEqual((open + w1.text).trimEnd(), next, `${id}: not a copy of the line below`);
+    assert.ok(!w1.text.includes('\n'));
+    // what the beam of width 1 with the rules gives, and more passes than greedy alone
+    assert.equal(w1.text, (await engine.fill({ ...req, decoding: 'beam', beamWidth: 1 })).text);
+    assert.ok(w1.steps > plain.steps, `${id}: ${w1.steps} steps against ${plain.steps}`);
+    // the rule's flag brings greedy's own line back
+    assert.equal((await engine.fill({ ...req, lineBeamWidth: 1, [rule]: true })).text, plain.text);
+  }
 });

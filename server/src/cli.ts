@@ -29,12 +29,13 @@ const USAGE = `usage:
   diffill complete FILE LINE:COL [--budget MS] [--model DIR] [--threads N] [--max-context N] [--json] [--verbose]
       Prints the ghost text at LINE:COL (1-based) of FILE, post-processed as in the editor;
       the latency goes to stderr.
-  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--tokens] [--decoding parallel|sequential|diffusion|diffusion-sequential|beam] [--beam-width W]
+  diffill infill --jsonl IN --out OUT [--budget MS] [--raw] [--tokens] [--decoding parallel|sequential|diffusion|diffusion-sequential|beam] [--beam-width W] [--line-beam-width W]
                  [--threshold P] [--masks M] [--max-draft K] [--lookup N] [--lookup-far CHARS] [--branches B] [--tree-nodes T] [--alternatives A] [--mask-root end|root|auto] [--min-line-p P] [--model DIR] [--threads N] [--max-context N]
       IN holds lines {"task_id","prefix","suffix","mode"} (mode "line" or "span");
       OUT gets {"task_id","completion","steps","ms"} per line (--tokens: also "raw", the engine's text
       before post-processing, and "tokens", each generated token's text and probability).
-      --budget 0 (the default) = no deadline.
+      --budget 0 (the default) = no deadline. Without --decoding, single lines are decoded as in the
+      editor: a beam of --line-beam-width (the setting diffill.lineBeamWidth, default 2).
   diffill infill-span FILE START_LINE:COL END_LINE:COL [--candidates N] [--budget MS] [--model DIR] [--json]
       Regenerates the selection from the text around it; prints the candidates, best first.
   diffill refactor FILE START_LINE:COL END_LINE:COL [--budget MS] [--score-only] [--model DIR] [--json]
@@ -51,7 +52,7 @@ interface Flags {
   switches: Set<string>;
 }
 
-const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width', 'min-line-p', 'empty-on-blank-line', 'repeat-next-line']);
+const VALUE_FLAGS = new Set(['budget', 'model', 'threads', 'max-context', 'jsonl', 'out', 'decoding', 'threshold', 'candidates', 'masks', 'max-draft', 'lookup', 'lookup-far', 'branches', 'tree-nodes', 'alternatives', 'mask-root', 'branch-len', 'beam-width', 'min-line-p', 'empty-on-blank-line', 'repeat-next-line', 'line-beam-width']);
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = { positional: [], values: new Map(), switches: new Set() };
@@ -204,6 +205,7 @@ async function infill(f: Flags): Promise<number> {
           lookupFar: numberFlag(f, 'lookup-far'),
           branches: numberFlag(f, 'branches'),
           beamWidth: numberFlag(f, 'beam-width'),
+          lineBeamWidth: numberFlag(f, 'line-beam-width'),
           emptyOnBlankLine: numberFlag(f, 'empty-on-blank-line') === 1,
           repeatNextLine: numberFlag(f, 'repeat-next-line') === 1,
           treeNodes: numberFlag(f, 'tree-nodes'),
