@@ -525,18 +525,18 @@ export class DiffillEngine implements Engine {
       // width 1 (greedy draft-and-verify) keeps the beam's two rules for single lines: an empty line
       // on a blank line, or a copy of the line below, is decoded again by the beam of width 1 (greedy
       // token by token) with the rules, in the time left. Rare, so the draft's speed is kept.
-      const blank = !req.emptyOnBlankLine && blankLine(req.prefix, req.suffix) && cutRepetition(text).text.trim() === '';
+      const onBlank = !req.emptyOnBlankLine && blankLine(req.prefix, req.suffix);
       const below = req.repeatNextLine ? undefined : lineBelow(req.suffix);
       const copy = below !== undefined && (openLine + text + below.rest).trimEnd() === below.next;
-      if (blank || copy) {
+      if ((onBlank && cutRepetition(text).text.trim() === '') || copy) {
         const steps = res.steps;
         res = await sampleBeam(tok, verifier(enough), {
           mode,
           maxTokens,
           heal: ctx.heal,
           width: 1,
-          minTokens: blankLine(req.prefix, req.suffix) && !req.emptyOnBlankLine ? 1 : 0,
-          reject: req.repeatNextLine ? undefined : this.repeatsNextLine(openLine, req.suffix, ctx.heal),
+          minTokens: onBlank ? 1 : 0,
+          reject: below && this.repeatsNextLine(openLine, req.suffix, ctx.heal),
         });
         res.steps += steps;
         text = res.healFailed ? '' : this.textOf(res.tokens, ctx.heal);
