@@ -10,11 +10,11 @@ export interface ScriptedEngine extends Engine {
 }
 
 /**
- * `answer(req)` gives the text; `delayMs` makes each fill take that long (abortable, like the
+ * `answer(req)` gives the text (or the text and whether the deadline cut it short); `delayMs` makes each fill take that long (abortable, like the
  * real engine: it rejects with an AbortError within one "forward").
  */
 export function scriptedEngine(
-  answer: (req: FillRequest) => string | Error,
+  answer: (req: FillRequest) => string | Error | { text: string; truncated: boolean },
   opts: { delayMs?: number; name?: string } = {},
 ): ScriptedEngine {
   const info: EngineInfo = {
@@ -46,12 +46,12 @@ export function scriptedEngine(
       const out = answer(req);
       if (out instanceof Error) throw out;
       return {
-        text: out,
+        text: typeof out === 'string' ? out : out.text,
         tokens: [],
         forwards: 1,
         steps: 1,
         ms: performance.now() - t0,
-        truncated: false,
+        truncated: typeof out === 'string' ? false : out.truncated,
         cachedTokens: 0,
         newTokens: 0,
         mode: req.mode === 'span' || req.mode === 'multiline' ? req.mode : 'line',

@@ -51,6 +51,24 @@ describe('CompletionPipeline', () => {
     assert.equal(engine.calls.length, 1);
   });
 
+  test('a fill the deadline cut short is not cached: the same spot runs the model again', async () => {
+    // seen in the E2E run: a slow first pass after start-up hit the budget with nothing decided, and
+    // the cached empty answer then came back for every later request at that spot
+    let n = 0;
+    const engine = scriptedEngine(() => (n++ === 0 ? { text: '', truncated: true } : 'math.pi * r'));
+    const p = new CompletionPipeline({ engine: () => engine, settings: () => SETTINGS });
+    const first = await p.complete(request('    return 2 * |\n'));
+    assert.equal(first.text, '');
+    assert.equal(first.reason, 'empty');
+    const again = await p.complete(request('    return 2 * |\n'));
+    assert.equal(again.source, 'model');
+    assert.equal(again.text, 'math.pi * r');
+    assert.equal(engine.calls.length, 2);
+    // a whole fill is cached as before
+    assert.equal((await p.complete(request('    return 2 * |\n'))).source, 'cache');
+    assert.equal(engine.calls.length, 2);
+  });
+
   test('typing the ghost text serves the rest without the model', async () => {
     const engine = scriptedEngine(() => 'range(10):');
     const p = new CompletionPipeline({ engine: () => engine, settings: () => SETTINGS });

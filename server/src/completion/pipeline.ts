@@ -111,8 +111,10 @@ export class CompletionPipeline {
 
       const out = await this.fillAndClean({ ...ctx, cacheKey: req.uri }, signal);
       if (out.kind !== 'ok') return done('', 'none', out.kind);
-      // Cached even when the document moved on: the key is the text it was computed for.
-      this.cache.set(key, out.text);
+      // Cached even when the document moved on: the key is the text it was computed for. Not when the
+      // deadline cut the fill short (a slow first pass can leave it empty): the same spot asked
+      // again gets a new fill, with this one's context already in the KV cache.
+      if (!out.fill.truncated) this.cache.set(key, out.text);
       if (req.currentVersion() !== req.version) return done('', 'none', 'outdated', out.fill);
       if (signal.aborted) return done('', 'none', 'cancelled', out.fill);
       const text = toEol(out.text, ctx.eol);
