@@ -108,22 +108,45 @@ def _pack(specs):
         return [(specs[0], None, repr(e))]
 
 
-def fetch(names, jobs, batch=16):
+def read_pins(manifest_path):
+    """name -> version of every package a manifest (MANIFEST_js.json) records, for a rebuild of
+    that corpus instead of the registry's newest versions."""
+    pkgs = json.load(open(manifest_path))["packages"]
+    return {n: e["version"] for n, e in pkgs.items() if e.get("version") not in (None, "?")}
+
+
+def fetch(names, jobs, batch=16, pins=None):
+    """Download each name (its pinned version where `pins` has one, else the newest) into CACHE;
+    index.json maps name -> tarball. A cached tarball of another version than the pin is fetched
+    again."""
+    pins = pins or {}
     os.makedirs(CACHE, exist_ok=True)
     idx_path = os.path.join(CACHE, "index.json")
     index = json.load(open(idx_path)) if os.path.exists(idx_path) else {}
-    todo = [n for n in names
-            if not (n in index and os.path.exists(os.path.join(CACHE, index[n]["filename"])))]
-    print(f"[fetch] {len(names) - len(todo)} cached, {len(todo)} to download", flush=True)
-    groups = [todo[i:i + batch] for i in range(0, len(todo), batch)]
+
+    def cached(n):
+        e = index.get(n)
+        return (e is not None and os.path.exists(os.path.join(CACHE, e["filename"]))
+                and (n not in pins or e.get("version") == pins[n]))
+
+    todo = [n for n in names if not cached(n)]
+    print(f"[fetch] {len(names) - len(todo)} cached, {len(todo)} to download"
+          f"{f' ({len(pins)} pinned versions)' if pins else ''}", flush=True)
+    name_of = {}
+    specs = []
+    for n in todo:
+        sp = f"{n}@{pins[n]}" if n in pins else n
+        name_of[sp] = n
+        specs.append(sp)
+    groups = [specs[i:i + batch] for i in range(0, len(specs), batch)]
     failed, done = {}, 0
     with ThreadPoolExecutor(jobs) as ex:
         for res in ex.map(_pack, groups):
             for spec, info, err in res:
                 if info:
-                    index[spec] = info
+                    index[name_of[spec]] = info
                 else:
-                    failed[spec] = err
+                    failed[name_of[spec]] = err
                     print(f"[fetch] FAILED {spec}: {err[:150]}", flush=True)
             done += len(res)
             print(f"[fetch] {done}/{len(todo)}", flush=True)
@@ -349,6 +372,9 @@ def main():
     ap.add_argument("--offline", action="store_true", help="use only cached tarballs")
     ap.add_argument("--list", default=PKG_LIST, help="package list (default js_packages.txt)")
     ap.add_argument("--fetch-only", action="store_true", help="download, then stop")
+    ap.add_argument("--pin", metavar="MANIFEST",
+                    help="fetch the versions a manifest records (e.g. training/corpus/MANIFEST_js.json) "
+                         "instead of the newest, to rebuild that corpus")
     args = ap.parse_args()
 
     names, batch_of = read_package_list(args.list, with_batches=True)
@@ -359,7 +385,7 @@ def main():
         index = json.load(open(os.path.join(CACHE, "index.json")))
         failed = {n: "not cached" for n in names if n not in index}
     else:
-        index, failed = fetch(names, args.jobs)
+        index, failed = fetch(names, args.jobs, pins=read_pins(args.pin) if args.pin else None)
     if args.fetch_only:
         print(f"[fetch] done, {len(failed)} failed", flush=True)
         return
