@@ -5,6 +5,7 @@ metadata names a permissive licence (training/corpus/py_licences.py; `--py-licen
 package, as sessions 1-3 trained), split into train/validation by top-level package. TypeScript/JavaScript: `training/data/js_{train,val}.jsonl.xz`,
 built here from npm packages by `training/corpus/build_js_corpus.py` and carried to the device.
 `--py-extra FILE`: more Python for training only (Debian packages, training/corpus/build_deb_py_corpus.py).
+`--py-stdlib`: the interpreter's own standard library and test suite, for training only.
 `--js-extra FILE`: more TS/JS for training only (Debian source packages,
 training/corpus/build_debsrc_js_corpus.py).
 
@@ -34,14 +35,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "corpus"))
 from py_filters import EXCLUDE, VAL_MOD, good_text, is_val  # noqa: E402,F401
 
 
-def python_docs(licences=None, roots=None):
+def python_docs(licences=None, roots=None, skip_dirs=()):
     """(top-level package, text) of every usable .py file; with `licences` (py_licences.scan()),
-    only files of packages whose licence is permissive."""
+    only files of packages whose licence is permissive. Folders named in `skip_dirs` are not read."""
     roots = roots or {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     seen, out = set(), []
     for root in sorted(roots):
         for dirpath, dirnames, files in os.walk(root):
-            dirnames.sort()
+            dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
             rel = os.path.relpath(dirpath, root)
             pkg = rel.split(os.sep)[0] if rel != "." else None
             for f in sorted(files):
@@ -65,6 +66,31 @@ def python_docs(licences=None, roots=None):
                     continue
                 seen.add(h)
                 out.append((top.split("-")[0].lower(), t))
+    return out
+
+
+def stdlib_docs(seen, root=None):
+    """(top-level module, text) of the interpreter's own standard library (PSF licence; its test
+    suite included) for py_train: never a module the split puts in validation, never a file
+    already in `seen` (which grows), only files Python 3 parses (the test suite's deliberate
+    syntax errors and lib2to3's Python 2 test data are left out)."""
+    import ast
+    import warnings
+    root = root or sysconfig.get_paths()["stdlib"]
+    out = []
+    for top, t in python_docs(None, {root}, skip_dirs={"site-packages", "dist-packages", "__pycache__"}):
+        h = hashlib.sha1(t.encode()).digest()
+        if is_val(top) or h in seen:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ast.parse(t)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        seen.add(h)
+        out.append((top, t))
+    print(f"py stdlib: {len(out)} files, {sum(len(t) for _, t in out) / 1e6:.1f} M characters from {root}", flush=True)
     return out
 
 
@@ -163,6 +189,8 @@ def main():
     ap.add_argument("--js-extra", action="append", default=[],
                     help="more TS/JS for js_train only: a jsonl.xz of js_train records "
                          "(training/corpus/build_debsrc_js_corpus.py); repeatable")
+    ap.add_argument("--py-stdlib", action="store_true",
+                    help="add the interpreter's standard library and its tests to py_train (PSF licence)")
     ap.add_argument("--val-only", action="store_true",
                     help="write only the validation shards (enough for eval.py --tasks-only)")
     ap.add_argument("--py-licence", choices=["permissive", "all"], default="permissive",
@@ -177,7 +205,9 @@ def main():
         licences = scan()
         json.dump(licences, open(os.path.join(a.out, "py_licences.json"), "w"), indent=1, sort_keys=True)
     py = python_docs(licences)
-    extra = py_extra(a.py_extra, {hashlib.sha1(t.encode()).digest() for _, t in py})
+    seen_py = {hashlib.sha1(t.encode()).digest() for _, t in py}
+    extra = py_extra(a.py_extra, seen_py)
+    std = stdlib_docs(seen_py) if a.py_stdlib else []
     js_tr, js_va = js_docs(os.path.join(a.js, "js_train.jsonl.xz")), js_docs(os.path.join(a.js, "js_val.jsonl.xz"))
     js_tr += js_extra(a.js_extra, {hashlib.sha1(t.encode()).digest() for _, t in js_tr + js_va})
     print(f"python files {len(py)}  js train {len(js_tr)} val {len(js_va)}  ({time.time()-t0:.0f}s)", flush=True)
@@ -193,7 +223,7 @@ def main():
         print(f"tokenizer: trained on {sum(map(len, sample))/1e6:.0f} MB ({time.time()-t0:.0f}s)")
     stats = {}
     parts = {
-        "py_train": [t for p, t in py if not is_val(p)] + extra,
+        "py_train": [t for p, t in py if not is_val(p)] + extra + [t for _, t in std],
         "py_val": [t for p, t in py if is_val(p)],
         "js_train": [t for _, t in js_tr],
         "js_val": [t for _, t in js_va],
@@ -211,6 +241,7 @@ def main():
     stats["py_val_packages"] = sorted({p for p, _ in py if is_val(p)})
     stats["py_licence"] = a.py_licence
     stats["py_extra"] = {"files": a.py_extra, "docs": len(extra)}
+    stats["py_stdlib"] = {"docs": len(std), "chars": sum(len(t) for _, t in std)}
     stats["js_extra"] = {"files": a.js_extra}
     stats["py_packages"] = len({p for p, _ in py})
     json.dump(stats, open(os.path.join(a.out, "stats.json"), "w"), indent=1)

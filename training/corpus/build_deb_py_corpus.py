@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """More Python for training, from Debian's `python3-*` packages (the only Python registry here).
 
-    python3 training/corpus/build_deb_py_corpus.py [--max-mb 800] [--jobs 4] [--offline]
+    python3 training/corpus/build_deb_py_corpus.py [--max-mb 800] [--jobs 4] [--offline] [--apps]
 
 The Python corpus is otherwise the GPU machine's own site-packages (prep.py). This adds packages
 that machine does not have:
@@ -20,6 +20,14 @@ that machine does not have:
      sha1(name) (a sample across the alphabet) until --max-mb of text; written as training/data/py_deb_train.jsonl.xz (xz 9e) with
      MANIFEST_py_deb.json (package, version, licence, top-level modules, files, bytes, tokens ~ bytes/3.2).
 prep.py --py-extra FILE adds it to py_train (training/README.md says how to carry it).
+
+--apps (session 31): the same for the packages that step 1 leaves out, those not named python3-*
+whose Depends or Pre-Depends name python3 (applications and tools written in Python, such as
+alembic or the OpenStack services, which install their modules under dist-packages too). Their
+`.py` files anywhere under usr/ are read (dist-packages, usr/share/APP/, usr/lib/APP/; the top-level
+module of a file outside dist-packages is APP), top-level modules that MANIFEST_py_deb.json already
+holds are left out as well, and the output is training/data/py_debapp_train.jsonl.xz with
+MANIFEST_py_debapp.json.
 """
 from __future__ import annotations
 
@@ -46,6 +54,8 @@ CACHE = os.path.join(DATA, "deb-cache")
 OUT = os.path.join(DATA, "py_deb_train.jsonl.xz")
 MANIFEST = os.path.join(HERE, "MANIFEST_py_deb.json")
 GPU_MANIFEST = os.path.join(HERE, "MANIFEST_py.json")
+OUT_APPS = os.path.join(DATA, "py_debapp_train.jsonl.xz")
+MANIFEST_APPS = os.path.join(HERE, "MANIFEST_py_debapp.json")
 SITE = "usr/lib/python3/dist-packages/"
 MAX_DEB = 8 << 20
 
@@ -57,14 +67,23 @@ PERMISSIVE = re.compile(
 RESTRICTIVE = re.compile(r"gpl|mpl|epl|cddl|cc-by-nc|cc-by-sa|sspl|proprietary|artistic|non-free", re.I)
 
 
-def candidates():
-    """{package: (version, size)} of python3-* packages, newest version each."""
+DEPENDS_PY3 = re.compile(r"(^|[\s,|])python3(:any)?(\s|,|\(|$)")
+
+
+def candidates(apps=False):
+    """{package: (version, size)} of python3-* packages (with `apps`: of the other packages that
+    depend on python3), newest version each."""
     out = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
     best = {}
     for rec in out.split("\n\n"):
         f = dict(re.findall(r"^([A-Za-z-]+): (.*)$", rec, re.M))
         name = f.get("Package", "")
-        if not name.startswith("python3-") or re.search(r"-(dbg|doc|dev|dbgsym|tests?)$", name):
+        if not name or re.search(r"-(dbg|doc|dev|dbgsym|tests?)$", name):
+            continue
+        if apps:
+            if name.startswith("python3-") or not DEPENDS_PY3.search(f"{f.get('Depends', '')},{f.get('Pre-Depends', '')}"):
+                continue
+        elif not name.startswith("python3-"):
             continue
         size = int(f.get("Size", "0") or 0)
         if size > MAX_DEB:
@@ -116,8 +135,23 @@ def licence_of(copyright_text: str):
     return sorted(set(names)) or ["none"], ok and bool(names)
 
 
-def read_deb(path):
-    """(package, licence names, permissive?, {top: [(path, text)]}) of one .deb."""
+def py_path(p, anywhere):
+    """(path relative to its module root, top-level name) of a .py file in a .deb, or None."""
+    if p.startswith(SITE):
+        rel = p[len(SITE):]
+    elif anywhere and p.startswith(("usr/share/", "usr/lib/")) and "/dist-packages/" not in p and "/site-packages/" not in p:
+        rel = p.split("/", 2)[2]  # APP/...
+        if "/" not in rel:
+            return None
+    else:
+        return None
+    top = rel.split("/")[0]
+    return rel, top[:-3] if top.endswith(".py") else top
+
+
+def read_deb(path, anywhere=False):
+    """(package, licence names, permissive?, {top: [(path, text)]}) of one .deb; `anywhere`: .py
+    files under usr/share/ and usr/lib/ too, not only dist-packages."""
     name = os.path.basename(path).split("_")[0]
     tar_bytes = subprocess.run(["dpkg-deb", "--fsys-tarfile", path], capture_output=True, check=True).stdout
     tops, copyright_text = {}, ""
@@ -126,13 +160,14 @@ def read_deb(path):
             p = m.name.lstrip("./")
             if p == f"usr/share/doc/{name}/copyright" and m.isfile():
                 copyright_text = tf.extractfile(m).read().decode("utf-8", "replace")
-            if not (m.isfile() and p.startswith(SITE) and p.endswith(".py")):
+            if not (m.isfile() and p.endswith(".py")):
+                continue
+            where = py_path(p, anywhere)
+            if where is None:
                 continue
             if not 300 <= m.size <= 150_000 or any(e in p.lower() for e in EXCLUDE):
                 continue
-            rel = p[len(SITE):]
-            top = rel.split("/")[0]
-            top = top[:-3] if top.endswith(".py") else top
+            rel, top = where
             try:
                 t = tf.extractfile(m).read().decode("utf-8").replace("\r\n", "\n")
             except UnicodeDecodeError:
@@ -148,12 +183,18 @@ def main():
     ap.add_argument("--max-mb", type=float, default=800, help="text kept, MB (xz 9e: ~0.14 of it)")
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--offline", action="store_true", help="only the .deb files already in the cache")
+    ap.add_argument("--apps", action="store_true", help="packages not named python3-* that depend on python3")
     a = ap.parse_args()
-    cands = candidates()
-    print(f"{len(cands)} python3-* packages of at most {MAX_DEB >> 20} MB", flush=True)
+    out_path, man_path = (OUT_APPS, MANIFEST_APPS) if a.apps else (OUT, MANIFEST)
+    cands = candidates(a.apps)
+    print(f"{len(cands)} {'other packages depending on python3' if a.apps else 'python3-* packages'}, "
+          f"of at most {MAX_DEB >> 20} MB", flush=True)
     if not a.offline:
         download(sorted(cands), a.jobs)
     gpu_tops = {k.lower() for k in json.load(open(GPU_MANIFEST))["packages"]}
+    if a.apps:  # what the python3-* corpus holds already
+        for e in json.load(open(MANIFEST))["packages"].values():
+            gpu_tops |= {t.lower() for t in e["top_level"]}
     debs = [os.path.join(CACHE, f) for f in os.listdir(CACHE) if f.endswith(".deb") and f.split("_")[0] in cands]
     # a sample across the alphabet when the cap is reached, the same on every machine
     debs.sort(key=lambda p: hashlib.sha1(os.path.basename(p).split("_")[0].encode()).hexdigest())
@@ -161,7 +202,7 @@ def main():
     near, seen, recs, pkgs = NearDup(), set(), [], {}
     total, cap = 0, int(a.max_mb * 1e6)
     with ThreadPoolExecutor(a.jobs) as ex:
-        for i, (name, lic, ok, tops) in enumerate(ex.map(read_deb, debs)):
+        for i, (name, lic, ok, tops) in enumerate(ex.map(lambda d: read_deb(d, a.apps), debs)):
             if total >= cap - 50_000:  # full: the packages after this one are not read
                 drops["cap"] = f"{drops['cap']} files, then {len(debs) - i} packages not read"
                 ex.shutdown(wait=False, cancel_futures=True)
@@ -203,14 +244,15 @@ def main():
                 pkgs[name] = {"version": ver, "licence": lic, "top_level": kept_tops, "files": files,
                               "bytes": nbytes, "approx_tokens": int(nbytes / 3.2)}
                 print(f"[build] {name} {ver} {'/'.join(lic)[:40]} {files} files {nbytes / 1e6:.2f} MB (total {total / 1e6:.1f} MB)", flush=True)
-    with lzma.open(OUT, "wt", encoding="utf-8", preset=9 | lzma.PRESET_EXTREME) as f:
+    with lzma.open(out_path, "wt", encoding="utf-8", preset=9 | lzma.PRESET_EXTREME) as f:
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    man = {"source": "Debian python3-* packages (apt sources of the development machine)",
+    man = {"source": "Debian packages not named python3-* that depend on python3 (apt sources of the development machine)"
+           if a.apps else "Debian python3-* packages (apt sources of the development machine)",
            "totals": {"packages": len(pkgs), "files": len(recs), "raw_bytes": total,
-                      "approx_tokens": int(total / 3.2), "xz_bytes": os.path.getsize(OUT)},
+                      "approx_tokens": int(total / 3.2), "xz_bytes": os.path.getsize(out_path)},
            "dropped": drops, "max_mb": a.max_mb, "packages": pkgs}
-    json.dump(man, open(MANIFEST, "w"), indent=1, sort_keys=True)
+    json.dump(man, open(man_path, "w"), indent=1, sort_keys=True)
     print(json.dumps(man["totals"]), json.dumps(drops))
 
 

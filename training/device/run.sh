@@ -15,9 +15,10 @@
 #                                           new size: nt from scratch, then diff), then export models/NAME;
 #                                           collect until WAIT; `finish NAME` then brings the model back
 # Env: WAIT (seconds into the call at which to stop collecting; default 540), CK (checkpoint folder on
-#      the GPU machine; default /root/ckpt; use another one per model size), PY_EXTRA (a Python
-#      corpus file for prep.py --py-extra, staged on the machine by an earlier call), JS_EXTRA (the
-#      same for prep.py --js-extra: the Debian-source TS/JS corpus).
+#      the GPU machine; default /root/ckpt; use another one per model size), PY_EXTRA (Python
+#      corpus files for prep.py --py-extra, separated by spaces, staged on the machine by an earlier
+#      call), JS_EXTRA (the same for prep.py --js-extra: the Debian-source TS/JS corpus),
+#      PY_STDLIB=1 (prep.py --py-stdlib: the machine's own Python standard library and its tests).
 set -u
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
 T0=$(date +%s)
@@ -40,7 +41,11 @@ pack_ckpt() {
 prep_data() {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
   if [ ! -f "$DATA/stats.json" ]; then
-    python3 training/prep.py --out "$DATA" ${PY_EXTRA:+--py-extra "$PY_EXTRA"} ${JS_EXTRA:+--js-extra "$JS_EXTRA"} 2>&1 | tee "$OUT/prep.log" || exit 1
+    local extra=() f
+    for f in ${PY_EXTRA:-}; do extra+=(--py-extra "$f"); done
+    for f in ${JS_EXTRA:-}; do extra+=(--js-extra "$f"); done
+    [ "${PY_STDLIB:-0}" = 1 ] && extra+=(--py-stdlib)
+    python3 training/prep.py --out "$DATA" ${extra[@]+"${extra[@]}"} 2>&1 | tee "$OUT/prep.log" || exit 1
     cp training/tokenizer.json "$OUT/tokenizer.json"
     cp "$DATA/stats.json" "$OUT/stats.json"
   fi

@@ -14,7 +14,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "corpus"))
-from build_deb_py_corpus import is_val as deb_is_val, licence_of  # noqa: E402
+from build_deb_py_corpus import DEPENDS_PY3, is_val as deb_is_val, licence_of, py_path  # noqa: E402
 
 HEAD = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: x\n\n"
 
@@ -67,7 +67,51 @@ def test_py_extra():
     assert out == [recs[0]["text"]], out
 
 
+def test_apps_paths():
+    # python3-* packages: dist-packages only; --apps: usr/share/APP/ and usr/lib/APP/ too
+    dist = "usr/lib/python3/dist-packages/"
+    assert py_path(dist + "foo/bar.py", False) == ("foo/bar.py", "foo")
+    assert py_path(dist + "single.py", False) == ("single.py", "single")
+    assert py_path("usr/share/scons/SCons/Script.py", False) is None
+    assert py_path("usr/share/scons/SCons/Script.py", True) == ("scons/SCons/Script.py", "scons")
+    assert py_path("usr/lib/mailman/bin/x.py", True) == ("mailman/bin/x.py", "mailman")
+    assert py_path("usr/share/loose.py", True) is None  # no application folder
+    assert py_path("usr/lib/python3.11/site-packages/x/y.py", True) is None
+    assert py_path("etc/app/conf.py", True) is None
+    # which packages --apps reads: a python3 dependency, whatever else the field holds
+    for dep in ("python3", "libc6, python3:any", "foo | python3 (>= 3.9)", "python3 (>= 3.11~), adduser"):
+        assert DEPENDS_PY3.search(dep), dep
+    for dep in ("python3-yaml", "libpython3.11", "python3.11-minimal"):
+        assert not DEPENDS_PY3.search(dep), dep
+
+
+def test_stdlib():
+    import prep
+
+    val = next(t for t in ("regex", "xxhash", "tiktoken", "flatbuffers") if prep.is_val(t))
+    train = next(t for t in ("attr", "requests", "yaml", "six", "click") if not prep.is_val(t))
+    files = {
+        f"{train}/ok.py": "def f(x):\n    return x + 1\n" * 20,
+        f"{val}/v.py": "def g(x):\n    return x * 2\n" * 20,
+        "test/badsyntax_x.py": "def f(:\n    pass\n" * 30,
+        "lib2to3_data.py": "print 'python 2'\n" * 30,
+        "seen.py": "y = [i for i in range(3)]\n" * 20,
+        "site-packages/thirdparty/t.py": "def t():\n    return 0\n" * 20,
+    }
+    with tempfile.TemporaryDirectory() as d:
+        for rel, t in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+            with open(os.path.join(d, rel), "w") as f:
+                f.write(t)
+        out = prep.stdlib_docs({hashlib.sha1(files["seen.py"].encode()).digest()}, root=d)
+    # kept: the training module only (validation module, syntax errors, Python 2, a file already
+    # in the corpus and site-packages below the stdlib folder are left out)
+    assert out == [(train, files[f"{train}/ok.py"])], out
+
+
 if __name__ == "__main__":
     test_licences()
     test_py_extra()
+    test_apps_paths()
+    test_stdlib()
     print("deb corpus ok")
