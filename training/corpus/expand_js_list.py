@@ -53,6 +53,8 @@ def main():
     index = json.load(open(os.path.join(B.CACHE, "index.json")))
     refs = Counter()
     for name, info in index.items():
+        if name not in names:  # only the listed packages' references (the cache may hold others)
+            continue
         pj = package_json(os.path.join(B.CACHE, info["filename"]))
         if not pj:
             continue
