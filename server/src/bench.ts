@@ -186,7 +186,9 @@ export async function runBench(args: string[]): Promise<number> {
   const cacheEntries = flag(args, 'cache-entries', 0);
   const extendChunk = flag(args, 'extend-chunk', -1);
   const mi = args.indexOf('--model');
-  const resolved = resolveModelDir(mi >= 0 ? args[mi + 1] : '', defaultModelsRoot());
+  // a relative --model is the working directory's, as for the other CLI commands
+  const modelArg = mi >= 0 ? args[mi + 1] : '';
+  const resolved = resolveModelDir(modelArg ? path.resolve(modelArg) : '', defaultModelsRoot());
   if ('error' in resolved) throw new Error(resolved.error);
   const rss0 = process.memoryUsage().rss;
 
