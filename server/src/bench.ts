@@ -25,7 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LINE_BEAM_WIDTH, loadEngine } from '../../engine/src/index';
 import type { Engine, FillRequest, FillResult } from '../../engine/src/types';
-import { defaultModelsRoot, resolveModelDir } from './engineHost';
+import { cliModelPath, defaultModelsRoot, resolveModelDir } from './engineHost';
 import { seeded as rng } from '../../engine/src/random';
 
 interface BenchFile {
@@ -186,9 +186,7 @@ export async function runBench(args: string[]): Promise<number> {
   const cacheEntries = flag(args, 'cache-entries', 0);
   const extendChunk = flag(args, 'extend-chunk', -1);
   const mi = args.indexOf('--model');
-  // a relative --model is the working directory's, as for the other CLI commands
-  const modelArg = mi >= 0 ? args[mi + 1] : '';
-  const resolved = resolveModelDir(modelArg ? path.resolve(modelArg) : '', defaultModelsRoot());
+  const resolved = resolveModelDir(cliModelPath(mi >= 0 ? args[mi + 1] : ''), defaultModelsRoot());
   if ('error' in resolved) throw new Error(resolved.error);
   const rss0 = process.memoryUsage().rss;
 

@@ -9,7 +9,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { loadEngine } from '../../engine/src/index';
 import { DECODINGS, type Decoding, type Engine } from '../../engine/src/types';
@@ -22,7 +21,7 @@ import { CHARS_PER_TOKEN } from './completion/context';
 import { CompletionPipeline, contextFromParts } from './completion/pipeline';
 import { type PostMode, postprocess } from './completion/postprocess';
 import { offsetAtLineCol } from './documents';
-import { defaultModelsRoot, resolveModelDir } from './engineHost';
+import { cliModelPath, defaultModelsRoot, resolveModelDir } from './engineHost';
 import { createLogger, describeError, silentLogger } from './log';
 import { DEFAULT_SETTINGS, type DiffillSettings, normalizeSettings } from './protocol';
 
@@ -83,20 +82,12 @@ function numberFlag(f: Flags, name: string): number | undefined {
   return n;
 }
 
-/** `--model DIR` as given on the command line: relative to the working directory; '' (the shipped
- * model) when absent or empty. */
-function cliModelPath(dir: string | undefined): string {
-  return dir ? path.resolve(dir) : '';
-}
-
 function settingsFrom(f: Flags): DiffillSettings {
   return normalizeSettings({
     ...DEFAULT_SETTINGS,
     latencyBudgetMs: numberFlag(f, 'budget') ?? DEFAULT_SETTINGS.latencyBudgetMs,
     maxContextTokens: numberFlag(f, 'max-context') ?? DEFAULT_SETTINGS.maxContextTokens,
     threads: numberFlag(f, 'threads') ?? 0,
-    // the CLI runs in a shell, so a relative --model means the working directory's (the editor's
-    // diffill.modelPath setting stays absolute-only: engineHost.resolveModelDir)
     modelPath: cliModelPath(f.values.get('model')),
     verboseLogging: f.switches.has('verbose'),
     debounceMs: 0,

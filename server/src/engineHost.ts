@@ -45,6 +45,13 @@ export function findEmbeddedModel(root: string): string | undefined {
     .find((dir) => fs.existsSync(path.join(dir, 'model.onnx')));
 }
 
+/** The CLI's `--model DIR`: relative to the working directory (a shell command), '' (the shipped
+ * model) when absent or empty. The editor's diffill.modelPath stays absolute-only (below). */
+export function cliModelPath(dir: string | undefined): string {
+  if (!dir) return '';
+  return dir.startsWith('~') ? dir : path.resolve(dir);
+}
+
 /** The model folder the settings ask for, or why there is none. */
 export function resolveModelDir(modelPath: string, root: string): { dir: string } | { error: string } {
   if (modelPath === '') {
