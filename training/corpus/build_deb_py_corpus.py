@@ -32,6 +32,7 @@ MANIFEST_py_debapp.json.
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import io
 import json
@@ -56,6 +57,8 @@ MANIFEST = os.path.join(HERE, "MANIFEST_py_deb.json")
 GPU_MANIFEST = os.path.join(HERE, "MANIFEST_py.json")
 OUT_APPS = os.path.join(DATA, "py_debapp_train.jsonl.xz")
 MANIFEST_APPS = os.path.join(HERE, "MANIFEST_py_debapp.json")
+OUT_CONT = os.path.join(DATA, "py_debcont_train.jsonl.xz")
+MANIFEST_CONT = os.path.join(HERE, "MANIFEST_py_debcont.json")
 SITE = "usr/lib/python3/dist-packages/"
 MAX_DEB = 8 << 20
 
@@ -70,17 +73,34 @@ RESTRICTIVE = re.compile(r"gpl|mpl|epl|cddl|cc-by-nc|cc-by-sa|sspl|proprietary|a
 DEPENDS_PY3 = re.compile(r"(^|[\s,|])python3(:any)?(\s|,|\(|$)")
 
 
-def candidates(apps=False):
+def contents_packages(paths):
+    """Packages that ship .py files, from Debian's Contents indexes (`FILE  section/pkg,...`)."""
+    out = set()
+    for p in paths:
+        with gzip.open(p, "rt", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                file, _, locs = line.rstrip("\n").rpartition(" ")
+                if file.strip().endswith(".py"):
+                    out.update(l.rsplit("/", 1)[-1] for l in locs.split(","))
+    return out
+
+
+def candidates(apps=False, contents=None):
     """{package: (version, size)} of python3-* packages (with `apps`: of the other packages that
-    depend on python3), newest version each."""
+    depend on python3; with `contents`, a set of names: of those names, less the python3-* and
+    `apps` packages), newest version each."""
     out = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
     best = {}
     for rec in out.split("\n\n"):
         f = dict(re.findall(r"^([A-Za-z-]+): (.*)$", rec, re.M))
         name = f.get("Package", "")
-        if not name or re.search(r"-(dbg|doc|dev|dbgsym|tests?)$", name):
-            continue
-        if apps:
+        if not name or re.search(r"-(dbg|dbgsym)$" if contents is not None else r"-(dbg|doc|dev|dbgsym|tests?)$", name):
+            continue  # (--contents: -doc and -tests packages hold examples and test suites)
+        if contents is not None:
+            if name not in contents or name.startswith("python3-") or \
+                    DEPENDS_PY3.search(f"{f.get('Depends', '')},{f.get('Pre-Depends', '')}"):
+                continue
+        elif apps:
             if name.startswith("python3-") or not DEPENDS_PY3.search(f"{f.get('Depends', '')},{f.get('Pre-Depends', '')}"):
                 continue
         elif not name.startswith("python3-"):
@@ -139,6 +159,10 @@ def py_path(p, anywhere):
     """(path relative to its module root, top-level name) of a .py file in a .deb, or None."""
     if p.startswith(SITE):
         rel = p[len(SITE):]
+    elif anywhere and p.startswith("usr/share/doc/"):
+        rel = p[len("usr/share/doc/"):]  # PKG/examples/...: top-level name PKG
+        if "/" not in rel:
+            return None
     elif anywhere and p.startswith(("usr/share/", "usr/lib/")) and "/dist-packages/" not in p and "/site-packages/" not in p:
         rel = p.split("/", 2)[2]  # APP/...
         if "/" not in rel:
@@ -184,22 +208,40 @@ def main():
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--offline", action="store_true", help="only the .deb files already in the cache")
     ap.add_argument("--apps", action="store_true", help="packages not named python3-* that depend on python3")
+    ap.add_argument("--contents", nargs="+", metavar="Contents-ARCH.gz",
+                    help="the other packages that ship .py files, from Debian's Contents indexes")
     a = ap.parse_args()
-    out_path, man_path = (OUT_APPS, MANIFEST_APPS) if a.apps else (OUT, MANIFEST)
-    cands = candidates(a.apps)
-    print(f"{len(cands)} {'other packages depending on python3' if a.apps else 'python3-* packages'}, "
-          f"of at most {MAX_DEB >> 20} MB", flush=True)
+    if a.contents:
+        a.apps = True  # .py files anywhere under usr/, as for --apps
+        out_path, man_path = OUT_CONT, MANIFEST_CONT
+        cands = candidates(contents=contents_packages(a.contents))
+        kind = "other packages with .py files (Contents index)"
+    else:
+        out_path, man_path = (OUT_APPS, MANIFEST_APPS) if a.apps else (OUT, MANIFEST)
+        cands = candidates(a.apps)
+        kind = "other packages depending on python3" if a.apps else "python3-* packages"
+    print(f"{len(cands)} {kind}, of at most {MAX_DEB >> 20} MB", flush=True)
     if not a.offline:
         download(sorted(cands), a.jobs)
     gpu_tops = {k.lower() for k in json.load(open(GPU_MANIFEST))["packages"]}
-    if a.apps:  # what the python3-* corpus holds already
-        for e in json.load(open(MANIFEST))["packages"].values():
-            gpu_tops |= {t.lower() for t in e["top_level"]}
+    if a.apps:  # what the python3-* corpus (and, for --contents, the apps corpus) holds already
+        for m in (MANIFEST, MANIFEST_APPS) if a.contents else (MANIFEST,):
+            for e in json.load(open(m))["packages"].values():
+                gpu_tops |= {t.lower() for t in e["top_level"]}
     debs = [os.path.join(CACHE, f) for f in os.listdir(CACHE) if f.endswith(".deb") and f.split("_")[0] in cands]
     # a sample across the alphabet when the cap is reached, the same on every machine
     debs.sort(key=lambda p: hashlib.sha1(os.path.basename(p).split("_")[0].encode()).hexdigest())
     drops = {"licence": 0, "on_gpu_machine": 0, "validation_split": 0, "duplicate": 0, "near_duplicate": 0, "cap": 0, "no_python": 0}
     near, seen, recs, pkgs = NearDup(), set(), [], {}
+    if a.contents:  # nothing the other Debian corpora hold, or anything close, is added again
+        for p in (OUT, OUT_APPS, os.path.join(DATA, "py_debsrc_train.jsonl.xz")):
+            if os.path.exists(p):
+                with lzma.open(p, "rt", encoding="utf-8") as f:
+                    for line in f:
+                        t = json.loads(line)["text"]
+                        seen.add(hashlib.sha1(t.encode()).digest())
+                        near.check_add(minhash(t))
+        print(f"other Debian corpora loaded: {len(seen)} files", flush=True)
     total, cap = 0, int(a.max_mb * 1e6)
     with ThreadPoolExecutor(a.jobs) as ex:
         for i, (name, lic, ok, tops) in enumerate(ex.map(lambda d: read_deb(d, a.apps), debs)):
@@ -247,7 +289,9 @@ def main():
     with lzma.open(out_path, "wt", encoding="utf-8", preset=9 | lzma.PRESET_EXTREME) as f:
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    man = {"source": "Debian packages not named python3-* that depend on python3 (apt sources of the development machine)"
+    man = {"source": "Debian packages that ship .py files (Contents index), not named python3-* and not "
+                     "depending on python3 (apt sources of the development machine)" if a.contents else
+           "Debian packages not named python3-* that depend on python3 (apt sources of the development machine)"
            if a.apps else "Debian python3-* packages (apt sources of the development machine)",
            "totals": {"packages": len(pkgs), "files": len(recs), "raw_bytes": total,
                       "approx_tokens": int(total / 3.2), "xz_bytes": os.path.getsize(out_path)},
