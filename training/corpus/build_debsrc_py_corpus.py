@@ -20,8 +20,8 @@ package) that Debian builds them from hold all of that. This reads them (session
      (MinHash as build_js_corpus.py), so the modules the binaries already gave are dropped and what
      is left is mostly tests, examples, tools and build scripts.
   5. Source packages in the order of sha1(name), at most 4 MB of text each, until --max-mb; written
-     to training/data/py_debsrc_train.jsonl.xz (xz 9e; records `pkg`, `path`, `lang`, `text`,
-     `src`) with MANIFEST_py_debsrc.json.
+     to training/data/py_debsrc_train.jsonl.xz (xz 9e; records `pkg`, `top`, `path`, `lang`,
+     `text`, `src`) with MANIFEST_py_debsrc.json.
 prep.py --py-extra FILE adds it to py_train (training/README.md: PY_EXTRA takes several files).
 Standard library + numpy only.
 """
@@ -222,8 +222,9 @@ def main():
                 e["bytes"] += n
                 e["files"] += 1
                 total += n
-                out.append({"pkg": f"{c['source']}@{c['version']}", "path": path, "lang": "python",
-                            "text": text, "src": c["source"]})
+                top = path.split("/")[0] if "/" in path else path[:-3]  # prep.py's py_extra reads it
+                out.append({"pkg": f"{c['source']}@{c['version']}", "top": top, "path": path,
+                            "lang": "python", "text": text, "src": c["source"]})
             if files:
                 print(f"[build] {key} {e['files']} files {e['bytes'] / 1e6:.2f} MB "
                       f"(total {total / 1e6:.1f} MB)", flush=True)
