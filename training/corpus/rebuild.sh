@@ -5,7 +5,7 @@
 # 1. Debian packages the builders and CPU checks need (numpy; torch and onnx for export.py and the
 #    CPU checks), and a deb-src entry for the Debian-source TS/JS corpus.
 # 2. In parallel: the npm download at the manifest's versions (--pin), and the Debian Python
-#    corpora (python3-* packages, then --apps).
+#    corpora (python3-* packages, --apps, source tarballs, --contents, trixie).
 # 3. The npm corpus offline, then the Debian-source TS/JS corpus (it drops what the npm one holds).
 # The builders rewrite their manifests; the committed ones describe what the model was trained on,
 # so they are restored and the sha1s are printed beside the committed corpus's. The Debian files
@@ -28,8 +28,17 @@ fi
 echo "rebuild: npm download and Debian Python corpora (logs in $LOG)"
 nice -n 10 $PY training/corpus/build_js_corpus.py --fetch-only --pin training/corpus/MANIFEST_js.json > "$LOG/npm-fetch.log" 2>&1 &
 npm_pid=$!
+# corpus v6 (session 33): source tarballs, Contents-index packages and trixie's packages, in this
+# order (each drops what the ones before it hold)
+CONTENTS=training/data/contents
 ( nice -n 10 $PY training/corpus/build_deb_py_corpus.py > "$LOG/py_deb.log" 2>&1 &&
-  nice -n 10 $PY training/corpus/build_deb_py_corpus.py --apps > "$LOG/py_debapp.log" 2>&1 ) &
+  nice -n 10 $PY training/corpus/build_deb_py_corpus.py --apps > "$LOG/py_debapp.log" 2>&1 &&
+  nice -n 10 $PY training/corpus/build_debsrc_py_corpus.py > "$LOG/py_debsrc.log" 2>&1 &&
+  mkdir -p "$CONTENTS" &&
+  curl -sf -o "$CONTENTS/all.gz" http://deb.debian.org/debian/dists/bookworm/main/Contents-all.gz &&
+  curl -sf -o "$CONTENTS/amd64.gz" http://deb.debian.org/debian/dists/bookworm/main/Contents-amd64.gz &&
+  nice -n 10 $PY training/corpus/build_deb_py_corpus.py --contents "$CONTENTS/all.gz" "$CONTENTS/amd64.gz" > "$LOG/py_debcont.log" 2>&1 &&
+  nice -n 10 $PY training/corpus/build_deb_py_newer.py --suite trixie > "$LOG/py_debnew.log" 2>&1 ) &
 deb_pid=$!
 wait "$npm_pid"
 echo "rebuild: npm corpus"
@@ -39,9 +48,10 @@ nice -n 10 $PY training/corpus/build_debsrc_js_corpus.py > "$LOG/js_debsrc.log" 
 wait "$deb_pid"
 
 git checkout -- training/corpus/MANIFEST_js.json training/corpus/MANIFEST_js_debsrc.json \
-  training/corpus/MANIFEST_py_deb.json training/corpus/MANIFEST_py_debapp.json
+  training/corpus/MANIFEST_py_deb.json training/corpus/MANIFEST_py_debapp.json \
+  training/corpus/MANIFEST_py_debsrc.json training/corpus/MANIFEST_py_debcont.json training/corpus/MANIFEST_py_debnew.json
 echo "rebuild: done. sha1 (first 8) here, and of the corpus the manifests describe:"
-for f in js_train:bec125a4 js_val:3f9ec6aa js_debsrc_train:c82a7d63 py_deb_train:e4db78b3 py_debapp_train:a8c462e1; do
+for f in js_train:bec125a4 js_val:3f9ec6aa js_debsrc_train:c82a7d63 py_deb_train:e4db78b3 py_debapp_train:a8c462e1 py_debsrc_train:3e3a2093 py_debcont_train:14fee944 py_debnew_train:7d328ed5; do
   name=${f%%:*}
   got=$(sha1sum "training/data/$name.jsonl.xz" | cut -c1-8)
   echo "  $name.jsonl.xz $got (${f##*:})"
