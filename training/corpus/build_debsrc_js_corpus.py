@@ -88,8 +88,9 @@ def vercmp_gt(a: str, b: str) -> bool:
     return subprocess.run(["dpkg", "--compare-versions", a, "gt", b]).returncode == 0
 
 
-def fetch(c: dict, t: dict) -> str | None:
-    path = os.path.join(CACHE, t["file"])
+def fetch(c: dict, t: dict, cache: str = CACHE) -> str | None:
+    """One mirror file (`c["dir"]`/`t["file"]`, `t["size"]` bytes) into `cache`; None if it fails."""
+    path = os.path.join(cache, t["file"])
     if os.path.exists(path) and os.path.getsize(path) == t["size"]:
         return path
     try:
@@ -103,6 +104,15 @@ def fetch(c: dict, t: dict) -> str | None:
         f.write(data)
     os.replace(tmp, path)
     return path
+
+
+def fetch_all(jobs: list, cache: str, offline: bool, threads: int) -> list:
+    """The local path of each (c, t) of `jobs` (None where missing), fetched unless `offline`."""
+    if offline:
+        return [os.path.join(cache, t["file"]) if os.path.exists(os.path.join(cache, t["file"])) else None
+                for _, t in jobs]
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(lambda ct: fetch(*ct, cache), jobs))
 
 
 def val_dirs(path: str) -> list[str]:
@@ -163,12 +173,7 @@ def main():
     jobs = [(c, t) for c in cands for t in c["tarballs"]]
     print(f"{len(cands)} javascript source packages, {len(jobs)} orig tarballs, "
           f"{sum(t['size'] for _, t in jobs) / 1e6:.0f} MB", flush=True)
-    if a.offline:
-        paths = [os.path.join(CACHE, t["file"]) if os.path.exists(os.path.join(CACHE, t["file"])) else None
-                 for _, t in jobs]
-    else:
-        with ThreadPoolExecutor(a.jobs) as ex:
-            paths = list(ex.map(lambda ct: fetch(*ct), jobs))
+    paths = fetch_all(jobs, CACHE, a.offline, a.jobs)
     failed = sorted(t["file"] for (_, t), p in zip(jobs, paths) if p is None)
 
     # the npm corpus first: nothing it holds (train or validation), or anything close, is added

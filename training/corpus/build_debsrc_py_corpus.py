@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tarfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -102,17 +102,6 @@ def candidates(index: str, srcs: dict) -> list[dict]:
     return sorted(best.values(), key=lambda c: hashlib.sha1(c["source"].encode()).hexdigest())
 
 
-def fetch(c: dict, t: dict) -> str | None:
-    path = os.path.join(CACHE, t["file"])
-    if os.path.exists(path) and os.path.getsize(path) == t["size"]:
-        return path
-    old, D.CACHE = D.CACHE, CACHE
-    try:
-        return D.fetch(c, t)
-    finally:
-        D.CACHE = old
-
-
 def held_out(path: str) -> bool:
     parts = path.split("/")
     names = [p for p in parts[:-1] if IDENT.match(p)]
@@ -174,12 +163,7 @@ def main():
     jobs = [(c, t) for c in cands for t in c["tarballs"]]
     print(f"{len(bins)} binary packages, {len(cands)} source packages, {len(jobs)} tarballs, "
           f"{sum(t['size'] for _, t in jobs) / 1e6:.0f} MB", flush=True)
-    if a.offline:
-        paths = [os.path.join(CACHE, t["file"]) if os.path.exists(os.path.join(CACHE, t["file"])) else None
-                 for _, t in jobs]
-    else:
-        with ThreadPoolExecutor(a.jobs) as ex:
-            paths = list(ex.map(lambda ct: fetch(*ct), jobs))
+    paths = D.fetch_all(jobs, CACHE, a.offline, a.jobs)
     failed = sorted(t["file"] for (_, t), p in zip(jobs, paths) if p is None)
     print(f"fetched {sum(1 for p in paths if p)} tarballs, {len(failed)} failed", flush=True)
     if a.fetch_only:
