@@ -60,27 +60,37 @@ def source_index() -> str:
                                   capture_output=True, text=True).stdout for p in paths)
 
 
+def stanza_field(st: str, key: str) -> str:
+    """One field of a Sources stanza ("" when absent)."""
+    m = re.search(rf"^{key}: (.*)$", st, re.M)
+    return m[1] if m else ""
+
+
+def stanza_tarballs(st: str, keep) -> list[dict]:
+    """The `.tar.*` files (no signatures) of a Sources stanza's `Files:` list that keep(name, size)
+    accepts, as {"file", "size"}."""
+    files = re.search(r"^Files:\n((?: .*\n?)+)", st, re.M)
+    out = []
+    for line in files.group(1).strip("\n").split("\n") if files else []:
+        _md5, size, name = line.split()
+        if ".tar." in name and not name.endswith(".asc") and keep(name, int(size)):
+            out.append({"file": name, "size": int(size)})
+    return out
+
+
 def candidates(text: str) -> list[dict]:
     """Section-javascript source packages, newest version each, with their orig tarballs."""
     best: dict[str, dict] = {}
     for st in text.split("\n\n"):
         if not re.search(r"^Section: javascript$", st, re.M):
             continue
-        field = lambda k: (re.search(rf"^{k}: (.*)$", st, re.M) or [None, ""])[1]  # noqa: E731
-        files = re.search(r"^Files:\n((?: .*\n?)+)", st, re.M)
-        if not files:
-            continue
-        tars = []
-        for line in files.group(1).strip("\n").split("\n"):
-            _md5, size, name = line.split()
-            if ".orig" in name and ".tar." in name and not name.endswith(".asc") and int(size) <= MAX_TARBALL:
-                tars.append({"file": name, "size": int(size)})
-        pkg, ver = field("Package"), field("Version")
+        tars = stanza_tarballs(st, lambda name, size: ".orig" in name and size <= MAX_TARBALL)
+        pkg, ver = stanza_field(st, "Package"), stanza_field(st, "Version")
         if not tars or B.BENCHMARK_NAMES.search(pkg):
             continue
         old = best.get(pkg)
         if old is None or vercmp_gt(ver, old["version"]):
-            best[pkg] = {"source": pkg, "version": ver, "dir": field("Directory"), "tarballs": tars}
+            best[pkg] = {"source": pkg, "version": ver, "dir": stanza_field(st, "Directory"), "tarballs": tars}
     return [best[k] for k in sorted(best)]
 
 

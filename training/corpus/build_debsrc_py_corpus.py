@@ -84,20 +84,11 @@ def candidates(index: str, srcs: dict) -> list[dict]:
         m = re.search(r"^Package: (.*)$", st, re.M)
         if not m or m[1] not in srcs:
             continue
-        field = lambda k: (re.search(rf"^{k}: (.*)$", st, re.M) or [None, ""])[1]  # noqa: E731
-        files = re.search(r"^Files:\n((?: .*\n?)+)", st, re.M)
-        if not files:
-            continue
-        tars = []
-        for line in files.group(1).strip("\n").split("\n"):
-            _md5, size, name = line.split()
-            if ".tar." in name and ".debian.tar" not in name and not name.endswith(".asc") \
-                    and int(size) <= MAX_TARBALL:
-                tars.append({"file": name, "size": int(size)})
-        ver = field("Version")
+        tars = D.stanza_tarballs(st, lambda name, size: ".debian.tar" not in name and size <= MAX_TARBALL)
+        ver = D.stanza_field(st, "Version")
         old = best.get(m[1])
         if tars and (old is None or D.vercmp_gt(ver, old["version"])):
-            best[m[1]] = {"source": m[1], "version": ver, "dir": field("Directory"), "tarballs": tars,
+            best[m[1]] = {"source": m[1], "version": ver, "dir": D.stanza_field(st, "Directory"), "tarballs": tars,
                           "binaries": srcs[m[1]]}
     return sorted(best.values(), key=lambda c: hashlib.sha1(c["source"].encode()).hexdigest())
 
